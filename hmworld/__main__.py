@@ -1,0 +1,5 @@
+"""`python -m hmworld` runs the CLI."""
+
+from hmworld.cli import main
+
+main()

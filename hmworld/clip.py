@@ -1,0 +1,123 @@
+"""The clip folder: the contract between render backends and everything downstream.
+
+    clips/<clip_id>/rgb.mp4         H.264, yuv420p, the shot's fps and size
+    clips/<clip_id>/instances.npz   `ids` uint8 [T,H,W]; 0 = no subject, k = subject k-1
+    clips/<clip_id>/clip.json       shot + backend + measurements; written LAST, atomically
+    clips/<clip_id>/events.json     added by `hmworld filter-events` (hmworld.events)
+
+A folder without clip.json is incomplete and is redone by a resumed render.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hmworld.atomic import write_json
+from hmworld.shot import Shot
+
+CLIP_FORMAT = 1
+CLIPS_DIR = "clips"
+VIDEO_FILE = "rgb.mp4"
+INSTANCES_FILE = "instances.npz"
+CLIP_JSON = "clip.json"
+EVENTS_JSON = "events.json"
+
+
+@dataclass(frozen=True, eq=False)
+class Measured:
+    """What a backend measured while rendering, per subject and frame [N,T].
+
+    visible_pixels: pixels where the subject is the nearest surface.
+    silhouette_pixels: pixels the subject covers when rendered alone (in frame,
+    hidden or not); None when a backend cannot know it (it then falls back to
+    projecting the subject's 3-D bounds, see hmworld.events).
+    """
+
+    visible_pixels: np.ndarray
+    silhouette_pixels: np.ndarray | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "visible_pixels": self.visible_pixels.astype(int).tolist(),
+            "silhouette_pixels": None
+            if self.silhouette_pixels is None
+            else self.silhouette_pixels.astype(int).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], n: int, t: int) -> Measured:
+        vis = np.asarray(d["visible_pixels"], dtype=np.int64).reshape(n, t)
+        sil = d.get("silhouette_pixels")
+        return cls(vis, None if sil is None else np.asarray(sil, dtype=np.int64).reshape(n, t))
+
+
+@dataclass(frozen=True, eq=False)
+class ClipRecord:
+    """A complete clip folder's clip.json, parsed."""
+
+    path: Path
+    shot: Shot
+    measured: Measured
+    backend: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def video_path(self) -> Path:
+        return self.path / VIDEO_FILE
+
+    @property
+    def instances_path(self) -> Path:
+        return self.path / INSTANCES_FILE
+
+    def load_instances(self) -> np.ndarray:
+        with np.load(self.instances_path) as z:
+            return z["ids"]
+
+
+def clip_dir(root: str | Path, clip_id: str) -> Path:
+    return Path(root) / CLIPS_DIR / clip_id
+
+
+def is_complete(path: str | Path) -> bool:
+    return (Path(path) / CLIP_JSON).is_file()
+
+
+def write_clip_json(
+    path: str | Path, shot: Shot, measured: Measured, backend: dict[str, Any], stats: dict[str, Any]
+) -> None:
+    """Write clip.json last and atomically: its presence means the clip is complete."""
+    write_json(
+        Path(path) / CLIP_JSON,
+        {
+            "format": CLIP_FORMAT,
+            "clip_id": shot.clip_id,
+            "files": {"video": VIDEO_FILE, "instances": INSTANCES_FILE},
+            "backend": backend,
+            "stats": stats,
+            "measured": measured.to_dict(),
+            "shot": shot.to_dict(),
+        },
+        indent=None,
+    )
+
+
+def read_clip(path: str | Path) -> ClipRecord:
+    path = Path(path)
+    with open(path / CLIP_JSON, encoding="utf-8") as f:
+        d = json.load(f)
+    shot = Shot.from_dict(d["shot"])
+    measured = Measured.from_dict(d["measured"], shot.n_subjects, shot.frames)
+    return ClipRecord(path, shot, measured, d.get("backend", {}), d.get("stats", {}))
+
+
+def list_clip_dirs(root: str | Path) -> list[Path]:
+    """Complete clip folders under root/clips, sorted by id."""
+    base = Path(root) / CLIPS_DIR
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir() and is_complete(p))
