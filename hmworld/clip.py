@@ -116,8 +116,8 @@ def read_clip(path: str | Path) -> ClipRecord:
 
 
 def list_clip_dirs(root: str | Path) -> list[Path]:
-    """Complete clip folders under root/clips, sorted by id."""
+    """Complete clip folders under root/clips, sorted by id (hidden temporary folders skipped)."""
     base = Path(root) / CLIPS_DIR
     if not base.is_dir():
         return []
-    return sorted(p for p in base.iterdir() if p.is_dir() and is_complete(p))
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and is_complete(p))

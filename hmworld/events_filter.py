@@ -1,0 +1,315 @@
+"""`hmworld filter-events`: events for a whole dataset, written back, failing clips marked or dropped.
+
+Counts come from meta/pixel_counts.parquet when the packager wrote one (fast
+at any size), and from clips/<id>/clip.json for clips it lacks or that were
+rendered after it. All clips are computed at once as [clips, subjects, frames]
+arrays. Results: clips/<id>/events.json (per clip folder), meta/events.parquet
+(every clip), and the event columns of a packaged dataset's tables. A clip with
+bad data is named in a one-line error; with keep_going the others still run
+and the bad clip's files are left exactly as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hmworld.clip import CLIP_JSON, CLIPS_DIR, ClipRecord, Measured
+from hmworld.errors import UserError
+from hmworld.events import (
+    EventParams,
+    check_measured,
+    clip_results,
+    compute_states,
+    detect_events,
+    in_frame_from_geometry,
+    write_events,
+)
+from hmworld.events_counts import (
+    DATA_DIR,
+    META_DIR,
+    PIXEL_COUNTS,
+    CountsBatch,
+    batch_from_records,
+    concat_batches,
+    pixel_counts_path,
+    read_pixel_counts,
+    with_table_info,
+)
+from hmworld.events_stats import compute_stats
+from hmworld.events_tables import (
+    drop_table_rows,
+    events_table_path,
+    read_events_table,
+    results_table,
+    update_tables,
+    write_events_table,
+)
+from hmworld.shot import Shot
+
+
+@dataclass(frozen=True)
+class FilterSummary:
+    """What a filter-events run did; `stats` is `events_stats.compute_stats` of this run's clips."""
+
+    dataset: str
+    clips: int
+    from_folders: int
+    from_table: int
+    kept: tuple[str, ...]
+    failed: tuple[str, ...]  # clips without a qualifying exit–entry pair
+    dropped: bool
+    errors: tuple[tuple[str, str], ...]  # (clip_id, one-line problem) of skipped clips
+    written: tuple[str, ...]  # files and tables written, relative to the dataset
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "clips": self.clips,
+            "from_folders": self.from_folders,
+            "from_table": self.from_table,
+            "kept": len(self.kept),
+            "failed": list(self.failed),
+            "dropped": list(self.failed) if self.dropped else [],
+            "errors": [{"clip_id": c, "error": e} for c, e in self.errors],
+            "written": list(self.written),
+            "stats": self.stats,
+        }
+
+    def format(self) -> str:
+        s = self.stats
+        verb = "dropped" if self.dropped else "marked (passed=false)"
+        source = f"{self.from_folders} from clip folders, {self.from_table} from meta/pixel_counts.parquet"
+        lines = [
+            f"{self.clips} clips ({source})",
+            f"kept {len(self.kept)}, {verb} {len(self.failed)} without an exit–entry pair",
+        ]
+        if self.clips:
+            lines += [
+                "events per clip: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in s["events_per_clip"].items()),
+                f"exit–entry pairs per clip: {s['pairs_per_clip']:.2f} ({s['pairs']} in all)",
+            ]
+            h = s["hidden_s"]
+            if s["pairs"]:
+                lines.append(
+                    f"out of view (exit→entry): min {h['min']:.2f} s, median {h['median']:.2f} s, "
+                    f"mean {h['mean']:.2f} s, max {h['max']:.2f} s"
+                )
+        if self.errors:
+            lines.append(f"skipped {len(self.errors)} clip(s) with bad data, left untouched")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- reading clips
+
+
+def _counts(x: Any, key: str, name: str, n: int, t: int) -> np.ndarray:
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
+    if a.size == 0 and n == 0:
+        a = a.reshape(0, t)
+    if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+        raise UserError(f"{name}: {key} must hold whole numbers of pixels")
+    return a.astype(np.int64)
+
+
+def load_clip(path: str | Path) -> ClipRecord:
+    """clip.json of one clip folder, checked: any problem is a UserError naming the clip."""
+    path = Path(path)
+    name = f"clip {path.name}"
+    try:
+        d = json.loads((path / CLIP_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UserError(f"{name}: clip.json is not readable JSON ({e})") from None
+    if not isinstance(d, dict) or not isinstance(d.get("shot"), dict):
+        raise UserError(f"{name}: clip.json has no shot")
+    try:
+        shot = Shot.from_dict(d["shot"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{name}: clip.json shot is unreadable ({type(e).__name__}: {e})") from None
+    if shot.clip_id != path.name:
+        raise UserError(
+            f"{name}: its clip.json is for clip {shot.clip_id!r}; folder and clip ids must match"
+        )
+    m = d.get("measured")
+    if not isinstance(m, dict) or m.get("visible_pixels") is None:
+        raise UserError(f"{name}: clip.json has no measured visible_pixels")
+    n, t = shot.n_subjects, shot.frames
+    vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
+    sil = (
+        None
+        if m.get("silhouette_pixels") is None
+        else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
+    )
+    record = ClipRecord(path, shot, Measured(vis, sil), d.get("backend", {}), d.get("stats", {}))
+    check_measured(record)
+    return record
+
+
+def _clip_folders(root: Path) -> dict[str, tuple[Path, float]]:
+    """Complete clip folders: id → (path, clip.json mtime). Hidden (temporary) folders are skipped."""
+    base = root / CLIPS_DIR
+    out: dict[str, tuple[Path, float]] = {}
+    if not base.is_dir():
+        return out
+    with os.scandir(base) as it:
+        for entry in it:
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                out[entry.name] = (
+                    Path(entry.path),
+                    os.stat(os.path.join(entry.path, CLIP_JSON)).st_mtime,
+                )
+    return out
+
+
+def load_counts(root: Path) -> tuple[CountsBatch, set[str], int, list[tuple[str, str]]]:
+    """All clips' counts → (batch, ids with a clip folder, clips taken from the table, [(clip_id, problem)])."""
+    folders = _clip_folders(root)
+    errors: dict[str, str] = {}
+    table = None
+    to_read = set(folders)
+    counts_path = pixel_counts_path(root)
+    if counts_path.is_file():
+        table, bad = read_pixel_counts(counts_path)
+        errors.update(bad)
+        table, no_geometry = with_table_info(table, root)
+        mtime = counts_path.stat().st_mtime
+        # clip folders newer than the table, missing from it, or whose shot only
+        # the folder holds are read from clip.json
+        to_read = {cid for cid, (_, mt) in folders.items() if mt > mtime}
+        to_read |= set(folders) - set(table.clip_ids) - set(errors)
+        to_read |= {
+            cid for cid, m in zip(table.clip_ids, no_geometry, strict=True) if m and cid in folders
+        }
+        for cid, m in zip(table.clip_ids, no_geometry, strict=True):
+            if m and cid not in folders:
+                errors[cid] = (
+                    f"clip {cid}: no silhouette counts, and its shot is neither in {DATA_DIR}/ nor in "
+                    f"{CLIPS_DIR}/{cid}/{CLIP_JSON}, so in frame cannot be told from occluded"
+                )
+        for cid in to_read:
+            errors.pop(cid, None)
+        table = table.subset(
+            np.array([c not in to_read and c not in errors for c in table.clip_ids], bool)
+        )
+    if not folders and table is None:
+        raise UserError(
+            f"{root} is not a dataset: it has no {CLIPS_DIR}/<clip_id>/{CLIP_JSON} and no "
+            f"{META_DIR}/{PIXEL_COUNTS}"
+        )
+    records = []
+    for cid in sorted(to_read):
+        try:
+            records.append(load_clip(folders[cid][0]))
+        except UserError as e:
+            errors[cid] = str(e)
+    batch = concat_batches([b for b in (table, batch_from_records(records)) if b is not None])
+    return batch, set(folders), 0 if table is None else len(table), sorted(errors.items())
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _remove_dirs(root: Path, dirs: list[Path]) -> None:
+    """Move folders out of clips/ in one rename each, then delete them: no half clip stays listed."""
+    if not dirs:
+        return
+    trash = Path(tempfile.mkdtemp(prefix=".dropped-", dir=root))
+    try:
+        for d in dirs:
+            os.replace(d, trash / d.name)
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def run_filter(
+    dataset_dir: str | Path,
+    params: EventParams = EventParams(),
+    drop: bool = False,
+    keep_going: bool = False,
+    on_tables_changed: Callable[[Path], object] | None = None,
+) -> FilterSummary:
+    root = Path(dataset_dir)
+    if not root.is_dir():
+        raise UserError(
+            f"{root}: no such folder; expected a dataset folder holding {CLIPS_DIR}/<clip_id>/{CLIP_JSON}"
+        )
+    batch, with_folder, from_table, errors = load_counts(root)
+    if errors and not keep_going:
+        more = f" (and {len(errors) - 1} more clips with problems)" if len(errors) > 1 else ""
+        raise UserError(
+            f"{errors[0][1]}{more}; nothing was written; --keep-going processes the other clips"
+        )
+    geom = in_frame_from_geometry(batch.box_px, batch.area, params)
+    states = compute_states(batch.visible, batch.silhouette, geom, batch.area, params)
+    arrays = detect_events(states, batch.fps, params)
+    results = results_table(arrays, batch)
+
+    failed = [cid for cid, ok in zip(batch.clip_ids, arrays.passed, strict=True) if not ok]
+    drop_ids = failed if drop else []
+    dropping = set(drop_ids)
+    written: list[str] = []
+    folder_idx = [
+        i for i, cid in enumerate(batch.clip_ids) if cid in with_folder and cid not in dropping
+    ]
+    for ce in clip_results(
+        arrays,
+        batch.clip_ids,
+        batch.n_subjects,
+        batch.frames,
+        params,
+        batch.fps,
+        batch.scene,
+        batch.camera,
+        batch.sources(),
+        indices=folder_idx,
+    ):
+        write_events(root / CLIPS_DIR / ce.clip_id, ce)
+    if folder_idx:
+        written.append(f"{len(folder_idx)} × {CLIPS_DIR}/<clip_id>/events.json")
+    written.append(str(write_events_table(root, results, drop_ids).relative_to(root)))
+    tables = update_tables(root, results, drop_ids)
+    written += [str(p.relative_to(root)) for p in tables]
+    if drop_table_rows(pixel_counts_path(root), drop_ids):
+        written.append(str(pixel_counts_path(root).relative_to(root)))
+    if tables and on_tables_changed is not None:
+        on_tables_changed(root)
+    _remove_dirs(root, [root / CLIPS_DIR / cid for cid in drop_ids if cid in with_folder])
+
+    return FilterSummary(
+        dataset=str(root),
+        clips=len(batch),
+        from_folders=len(batch) - from_table,
+        from_table=from_table,
+        kept=tuple(cid for cid, ok in zip(batch.clip_ids, arrays.passed, strict=True) if ok),
+        failed=tuple(failed),
+        dropped=drop,
+        errors=tuple(errors),
+        written=tuple(written),
+        stats=compute_stats(results),
+    )
+
+
+def dataset_stats(dataset_dir: str | Path) -> dict[str, Any]:
+    """Stats of the last filter-events run (meta/events.parquet), without recomputing anything."""
+    path = events_table_path(dataset_dir)
+    if not path.is_file():
+        raise UserError(
+            f"{dataset_dir}: no {path.relative_to(dataset_dir)}; run `hmworld filter-events {dataset_dir}` first"
+        )
+    return compute_stats(read_events_table(path))
