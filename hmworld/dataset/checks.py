@@ -1,0 +1,103 @@
+"""Is a clip folder whole? Checks shared by `package` (cheap) and `validate` (thorough).
+
+Each check returns problems as one-line strings naming the file and what is
+wrong with it, so a report can list them and a user can act on each.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import av
+import numpy as np
+
+from hmworld.clip import ClipRecord
+
+
+def npz_header(path: str | Path, name: str = "ids") -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of one array in an .npz, read from its header without decompressing the data."""
+    with zipfile.ZipFile(path) as z, z.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    return tuple(shape), np.dtype(dtype)
+
+
+def probe_video(path: Path, frames: int, width: int, height: int) -> list[str]:
+    """Opens, has one video stream of the stated size and exactly `frames` packets (no decoding)."""
+    if not path.is_file():
+        return [f"{path}: video is missing"]
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                return [f"{path}: holds no video stream"]
+            s = c.streams.video[0]
+            size = (s.codec_context.width, s.codec_context.height)
+            n = sum(1 for p in c.demux(s) if p.size)
+    except (av.error.FFmpegError, OSError, ValueError) as e:
+        return [f"{path}: cannot be read as video ({type(e).__name__}: {e})"]
+    out = []
+    if size != (width, height):
+        out.append(f"{path}: video is {size[0]}x{size[1]}, the clip states {width}x{height}")
+    if n != frames:
+        out.append(f"{path}: video has {n} frames, the clip states {frames}")
+    return out
+
+
+def decode_video(path: Path, frames: int, width: int, height: int) -> list[str]:
+    """Decodes every frame (without converting to RGB): the count and size must be as stated."""
+    if not path.is_file():
+        return [f"{path}: video is missing"]
+    n = 0
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                return [f"{path}: holds no video stream"]
+            s = c.streams.video[0]
+            s.thread_type = "AUTO"
+            for frame in c.decode(s):
+                if (frame.width, frame.height) != (width, height):
+                    return [f"{path}: frame {n} is {frame.width}x{frame.height}, the clip states {width}x{height}"]
+                n += 1
+    except (av.error.FFmpegError, OSError, ValueError) as e:
+        return [f"{path}: decoding failed after {n} frames ({type(e).__name__}: {e})"]
+    if n != frames:
+        return [f"{path}: decodes to {n} frames, the clip states {frames}"]
+    return []
+
+
+def check_instances(path: Path, frames: int, width: int, height: int, n_subjects: int, deep: bool) -> list[str]:
+    """instances.npz holds `ids` uint8 [T,H,W]; with deep, every id is 0..N."""
+    if not path.is_file():
+        return [f"{path}: instance masks are missing"]
+    try:
+        shape, dtype = npz_header(path)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        return [f"{path}: cannot be read as instances.npz with an 'ids' array ({type(e).__name__}: {e})"]
+    want = (frames, height, width)
+    if shape != want or dtype != np.uint8:
+        return [f"{path}: ids is {dtype} {list(shape)}, expected uint8 {list(want)}"]
+    if deep:
+        try:
+            with np.load(path) as z:
+                top = int(z["ids"].max()) if frames else 0
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            return [f"{path}: ids cannot be decompressed ({type(e).__name__}: {e})"]
+        if top > n_subjects:
+            return [f"{path}: holds instance id {top}, but the clip has {n_subjects} subject(s)"]
+    return []
+
+
+def check_clip_files(record: ClipRecord, deep: bool = False) -> list[str]:
+    """Problems with a parsed clip's video and instance files (empty list: all good)."""
+    shot = record.shot
+    problems = []
+    if record.path.name != shot.clip_id:
+        problems.append(f"{record.path}: folder name differs from clip id {shot.clip_id!r} in clip.json")
+    look = decode_video if deep else probe_video
+    problems += look(record.video_path, shot.frames, shot.width, shot.height)
+    problems += check_instances(record.instances_path, shot.frames, shot.width, shot.height, shot.n_subjects, deep)
+    return problems

@@ -1,0 +1,190 @@
+"""`ClipDataset`: a packaged split as PyTorch samples ready for a world model.
+
+Annotations come from the parquet tables, read one small row group at a time
+(constant memory however large the dataset); frames come from the clip's
+H.264 video, converted to RGB only at the indices asked for. Safe to use with
+`DataLoader(num_workers>0)`: nothing open is pickled.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+import torch.nn.functional as F
+
+from hmworld.dataset.arrays import fixed_dims, fixed_numpy, ragged_numpy, valid_mask
+from hmworld.dataset.resize import resize_labels
+from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
+from hmworld.dataset.tables import check_split, require_dataset, shard_paths
+from hmworld.errors import UserError
+from hmworld.render.video import read_video
+
+COLUMNS = (
+    "clip_id", "caption", "frames", "width", "height", "video_path", "instances_path", "camera_c2w", "K",
+    "hydra_cond_cam", "hydra_tgt_cam", "subject_pos", "subject_xy", "states", "pairs", "n_pairs",
+)
+CACHED_GROUPS = 4
+
+
+def sample_indices(total: int, frames: int | None) -> np.ndarray:
+    """`frames` indices spread uniformly over [0, total), first and last included; all if None."""
+    if frames is None:
+        return np.arange(total, dtype=np.int64)
+    return np.round(np.linspace(0, total - 1, frames)).astype(np.int64)
+
+
+class _Group:
+    """One decoded row group: numpy arrays per column, ragged columns as (values, offsets)."""
+
+    def __init__(self, table: Any) -> None:
+        schema = table_schema(1)
+        self.cols: dict[str, Any] = {}
+        for name in table.column_names:
+            col = table.column(name)
+            t = schema.field(name).type
+            if name in ("hydra_cond_cam", "hydra_tgt_cam"):
+                self.cols[name] = (fixed_numpy(col), valid_mask(col))
+            elif fixed_dims(t) is not None and fixed_dims(t)[0]:
+                self.cols[name] = fixed_numpy(col)
+            elif name in ("subject_pos", "subject_xy", "states"):
+                self.cols[name] = ragged_numpy(col)
+            else:
+                self.cols[name] = col.to_pylist()
+
+    def ragged(self, name: str, r: int) -> np.ndarray:
+        values, offs = self.cols[name]
+        return values[offs[r] : offs[r + 1]]
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """One split of a packaged dataset; item i is a dict of tensors (see docs/FORMAT.md).
+
+    frames: sample this many frames uniformly over each clip (None: all).
+    size: (H, W) to resize video and masks to (None: the clip's size).
+    masks: also load instance masks (set False to skip the work when unused).
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "train",
+        frames: int | None = None,
+        size: tuple[int, int] | None = None,
+        masks: bool = True,
+    ) -> None:
+        self.root = require_dataset(root)
+        self.split = check_split(split)
+        self.shards = shard_paths(self.root, split)
+        index = []
+        for s, path in enumerate(self.shards):
+            meta = pq.ParquetFile(path).metadata
+            for g in range(meta.num_row_groups):
+                n = meta.row_group(g).num_rows
+                index.append(np.stack([np.full(n, s), np.full(n, g), np.arange(n)], axis=1))
+        self.index = np.concatenate(index) if index else np.zeros((0, 3), np.int64)
+        if frames is not None and (not isinstance(frames, (int, np.integer)) or frames < 1):
+            raise UserError(f"frames must be a positive whole number or None, got {frames!r}")
+        if size is not None:
+            if len(size) != 2 or any(int(v) < 1 for v in size):
+                raise UserError(f"size must be (height, width) with positive sides, got {size!r}")
+            size = (int(size[0]), int(size[1]))
+        self.frames = None if frames is None else int(frames)
+        self.size = size
+        self.masks = masks
+        self._groups: OrderedDict[tuple[int, int], _Group] = OrderedDict()
+        if len(self) and self.frames is not None:
+            total = int(self._group(0)[0].cols["frames"][self._group(0)[1]])
+            if self.frames > total:
+                raise UserError(f"frames={self.frames} but the clips have {total} frames; allowed: 1..{total}")
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_groups"] = OrderedDict()  # each worker reads its own row groups
+        return state
+
+    def _group(self, i: int) -> tuple[_Group, int]:
+        s, g, r = (int(v) for v in self.index[i])
+        key = (s, g)
+        group = self._groups.get(key)
+        if group is None:
+            table = pq.ParquetFile(self.shards[s]).read_row_group(g, columns=list(COLUMNS))
+            group = _Group(table)
+            self._groups[key] = group
+            while len(self._groups) > CACHED_GROUPS:
+                self._groups.popitem(last=False)
+        else:
+            self._groups.move_to_end(key)
+        return group, r
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} clips")
+        group, r = self._group(i % len(self))
+        c = group.cols
+        total, width, height = int(c["frames"][r]), int(c["width"][r]), int(c["height"][r])
+        idx = sample_indices(total, self.frames)
+        out_h, out_w = self.size or (height, width)
+        sx, sy = out_w / width, out_h / height
+
+        rgb = read_video(self.root / c["video_path"][r], idx)  # uint8 [T,H,W,3]
+        chw = np.ascontiguousarray(rgb.transpose(0, 3, 1, 2)).astype(np.float32)  # numpy: 3x torch's strided copy here
+        chw *= np.float32(1.0 / 255.0)
+        video = torch.from_numpy(chw)
+        if (out_h, out_w) != (height, width):
+            video = F.interpolate(video, size=(out_h, out_w), mode="bilinear", antialias=True, align_corners=False)
+            video = video.clamp_(0.0, 1.0)
+        if self.masks:
+            with np.load(self.root / c["instances_path"][r]) as z:
+                ids = z["ids"][idx]
+            if (out_h, out_w) != (height, width):
+                ids = resize_labels(ids, (out_h, out_w))
+            masks = torch.from_numpy(np.ascontiguousarray(ids))
+        else:
+            masks = torch.zeros((idx.size, out_h, out_w), dtype=torch.uint8)
+
+        K = c["K"][r].copy()
+        K[0] *= sx
+        K[1] *= sy
+        pos = group.ragged("subject_pos", r)  # [N,T,3]
+        xy = group.ragged("subject_xy", r)  # [N,T,2]
+        states = group.ragged("states", r)  # [N,T]
+        n = pos.shape[0]
+        subject_pos = np.zeros((MAX_SUBJECTS, idx.size, 3), np.float32)
+        subject_xy = np.zeros((MAX_SUBJECTS, idx.size, 2), np.float32)
+        subject_state = np.full((MAX_SUBJECTS, idx.size), -1, np.int8)
+        subject_pos[:n] = pos[:, idx]
+        subject_xy[:n] = xy[:, idx] * np.array([sx, sy], np.float32)
+        subject_state[:n] = states[:, idx]
+        reentry = np.full(MAX_SUBJECTS, -1, np.int64)
+        for p in sorted(c["pairs"][r], key=lambda p: p["entry_frame"], reverse=True):
+            if 0 <= p["subject"] < MAX_SUBJECTS:
+                reentry[p["subject"]] = p["entry_frame"]
+        cams = {}
+        for name in ("hydra_cond_cam", "hydra_tgt_cam"):
+            values, ok = c[name]
+            cams[name] = values[r] if ok[r] else np.full((HYDRA_SAMPLES, 12), np.nan, np.float32)
+        return {
+            "clip_id": c["clip_id"][r],
+            "caption": c["caption"][r],
+            "video": video,
+            "frame_index": torch.from_numpy(idx),
+            "masks": masks,
+            "c2w": torch.from_numpy(c["camera_c2w"][r][idx].astype(np.float32)),
+            "K": torch.from_numpy(K.astype(np.float32)),
+            "hydra_cond_cam": torch.from_numpy(cams["hydra_cond_cam"].astype(np.float32)),
+            "hydra_tgt_cam": torch.from_numpy(cams["hydra_tgt_cam"].astype(np.float32)),
+            "subject_valid": torch.arange(MAX_SUBJECTS) < n,
+            "subject_pos": torch.from_numpy(subject_pos),
+            "subject_xy": torch.from_numpy(subject_xy),
+            "subject_state": torch.from_numpy(subject_state),
+            "n_pairs": int(c["n_pairs"][r]),
+            "reentry_frame": torch.from_numpy(reentry),
+        }

@@ -1,0 +1,371 @@
+"""`hmworld package`: clip folders → sharded parquet tables, pixel counts, info.json and card.
+
+Tables are written into a temporary folder that replaces data/ only when every
+shard is complete, so a refused or killed run never leaves a half table.
+`update_columns` and `drop_clips` rewrite single shards atomically; other
+stages (events, captions) call them to change a packaged dataset in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hmworld.atomic import atomic_dir, atomic_path
+from hmworld.clip import CLIP_JSON, CLIPS_DIR, is_complete, read_clip
+from hmworld.dataset.arrays import ragged_rows, to_arrow
+from hmworld.dataset.card import write_meta
+from hmworld.dataset.checks import check_clip_files
+from hmworld.dataset.rows import clip_row, pixel_counts_table, read_caption, rows_table
+from hmworld.dataset.schema import table_schema
+from hmworld.dataset.splits import SPLITS, SplitRule, assign_split
+from hmworld.dataset.tables import (
+    DATA_DIR,
+    META_DIR,
+    PIXEL_COUNTS,
+    read_all,
+    read_info,
+    require_dataset,
+    shard_name,
+    shard_paths,
+)
+from hmworld.errors import UserError
+from hmworld.events import clip_events, read_events
+
+DEFAULT_SHARD_ROWS = 1000
+ROW_GROUP_ROWS = 32  # small row groups: the PyTorch loader decodes one group per item
+DEFAULT_LICENSE = "apache-2.0"
+PROTECTED = ("clip_id", "split")  # keys of the table; change them by re-packaging
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "row_group_size": ROW_GROUP_ROWS}
+
+
+@dataclass(frozen=True)
+class Problem:
+    clip: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PackageReport:
+    dataset_dir: Path
+    clips: dict[str, int]
+    shards: dict[str, list[str]]
+    skipped: tuple[Problem, ...] = ()
+    filtered_out: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.clips.values())
+
+    def format(self) -> str:
+        """What `hmworld package` prints: counts, skipped clips, and how to load the result."""
+        root = self.dataset_dir
+        n_shards = sum(len(v) for v in self.shards.values())
+        lines = [
+            f"packaged {self.total} clips into {root}/{DATA_DIR} ({n_shards} shards): "
+            + ", ".join(f"{s} {n}" for s, n in self.clips.items())
+        ]
+        if self.filtered_out:
+            lines.append(f"left out {self.filtered_out} clip(s) that fail the exit-entry filter")
+        for p in self.skipped:
+            lines.append(f"skipped {p.clip}: {p.message}")
+        lines += [f"warning: the {s} split is empty" for s, n in self.clips.items() if n == 0]
+        lines += [
+            "load it with:",
+            f"  python -c \"from datasets import load_dataset; print(load_dataset('{root}'))\"",
+            f"  python -c \"from hmworld.dataset import ClipDataset; print(ClipDataset('{root}', 'train', frames=16)[0].keys())\"",
+        ]
+        return "\n".join(lines)
+
+
+def _write_parquet(table: pa.Table, path: str | Path) -> None:
+    """A table with no rows gets no row group: `datasets` cannot read an empty one."""
+    if table.num_rows:
+        pq.write_table(table, path, **PARQUET_OPTIONS)
+    else:
+        pq.ParquetWriter(path, table.schema, compression=PARQUET_OPTIONS["compression"]).close()
+
+
+def write_table(table: pa.Table, path: str | Path) -> None:
+    """One parquet file, atomically, with the schema's embedded `datasets` features."""
+    with atomic_path(path) as tmp:
+        _write_parquet(table, tmp)
+
+
+def _load_clip(clip_dir: Path, rule: SplitRule) -> tuple[dict[str, Any] | None, list[str]]:
+    """A clip folder → (row, []) or (None, problems)."""
+    try:
+        record = read_clip(clip_dir)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return None, [f"{clip_dir / CLIP_JSON}: cannot be parsed ({type(e).__name__}: {e})"]
+    problems = check_clip_files(record)
+    if problems:
+        return None, problems
+    try:
+        events = read_events(clip_dir) or clip_events(record)
+        caption = read_caption(clip_dir)
+        split = assign_split(record.shot.clip_id, record.shot.scene, record.shot.subjects, rule)
+        return clip_row(record, events, caption, split), []
+    except (UserError, OSError, ValueError, KeyError, TypeError) as e:
+        return None, [f"{clip_dir}: {e}"]
+
+
+def _load_many(dirs: Sequence[Path], rule: SplitRule, workers: int) -> Iterator[tuple[dict[str, Any] | None, list[str]]]:
+    if workers <= 1 or len(dirs) < 2:
+        for d in dirs:
+            yield _load_clip(d, rule)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_load_clip, dirs, [rule] * len(dirs), chunksize=8)
+
+
+class _ShardSink:
+    """Buffers one split's rows and writes full shards into a temporary folder."""
+
+    def __init__(self, folder: Path, split: str, frames: int, shard_rows: int) -> None:
+        self.folder, self.split, self.frames, self.shard_rows = folder, split, frames, shard_rows
+        self.rows: list[dict[str, Any]] = []
+        self.parts: list[Path] = []
+        self.count = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.count += 1
+        if len(self.rows) >= self.shard_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        part = self.folder / f".{self.split}-{len(self.parts):05d}.part"
+        _write_parquet(rows_table(self.rows, self.frames), part)
+        self.parts.append(part)
+        self.rows = []
+
+    def finish(self) -> list[str]:
+        """Name the shards `split-i-of-n.parquet`; a split with no clips gets none (`datasets`
+        cannot load an empty split, so the card leaves it out)."""
+        if self.rows:
+            self.flush()
+        names = [shard_name(self.split, i, len(self.parts)) for i in range(len(self.parts))]
+        for part, name in zip(self.parts, names, strict=True):
+            os.replace(part, self.folder / name)
+        return names
+
+
+def _format_of(row: dict[str, Any]) -> tuple[int, int, int, int]:
+    return (int(row["fps"]), int(row["frames"]), int(row["width"]), int(row["height"]))
+
+
+def _refuse(problems: list[Problem]) -> UserError:
+    shown = "; ".join(f"{p.message}" for p in problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return UserError(
+        f"{len(problems)} clip(s) cannot be packaged: {shown}{more}. Nothing was written; "
+        "fix or remove them, or pass --keep-going to skip them"
+    )
+
+
+def package(
+    dataset_dir: str | Path,
+    rule: SplitRule = SplitRule(),
+    *,
+    shard_rows: int = DEFAULT_SHARD_ROWS,
+    keep_going: bool = False,
+    passed_only: bool = False,
+    license: str = DEFAULT_LICENSE,
+    name: str | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> PackageReport:
+    """Turn DATASET_DIR/clips/* into a dataset `datasets.load_dataset(DATASET_DIR)` opens.
+
+    A clip that is incomplete, unreadable or inconsistent refuses the whole run
+    (nothing is written) unless `keep_going`, which skips and reports it.
+    `passed_only` leaves out clips that fail the exit-entry filter.
+    """
+    root = Path(dataset_dir)
+    if shard_rows < 1:
+        raise UserError(f"shard size must be at least 1 row, got {shard_rows}")
+    clips_root = root / CLIPS_DIR
+    if not clips_root.is_dir():
+        raise UserError(f"{str(clips_root)!r} does not exist; render clips into {root} first (hmworld render)")
+    folders = sorted(p for p in clips_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    problems = [
+        Problem(p.name, f"{p}: no {CLIP_JSON} (an incomplete render; resume `hmworld render` or delete it)")
+        for p in folders
+        if not is_complete(p)
+    ]
+    complete = [p for p in folders if is_complete(p)]
+    if not complete and not problems:
+        raise UserError(f"no clip folders under {str(clips_root)!r}; render clips first (hmworld render)")
+    if problems and not keep_going:
+        raise _refuse(problems)
+
+    fmt: tuple[int, int, int, int] | None = None
+    pixel_rows: list[dict[str, Any]] = []
+    filtered = 0
+    with atomic_dir(root / DATA_DIR) as tmp:
+        sinks: dict[str, _ShardSink] = {}
+        for i, (row, errs) in enumerate(_load_many(complete, rule, workers)):
+            if progress is not None:
+                progress(i + 1, len(complete))
+            name_i = complete[i].name
+            if row is not None and fmt is not None and _format_of(row) != fmt:
+                errs = [
+                    f"{complete[i]}: {row['fps']} fps, {row['frames']} frames, {row['width']}x{row['height']} "
+                    f"differs from the dataset's {fmt[0]} fps, {fmt[1]} frames, {fmt[2]}x{fmt[3]} "
+                    "(one dataset holds one format; package the others in their own folder)"
+                ]
+                row = None
+            if row is None:
+                problems += [Problem(name_i, m) for m in errs]
+                if not keep_going:
+                    raise _refuse(problems)
+                continue
+            if passed_only and not row["passed"]:
+                filtered += 1
+                continue
+            if fmt is None:
+                fmt = _format_of(row)
+                sinks = {s: _ShardSink(tmp, s, fmt[1], shard_rows) for s in SPLITS}
+            sinks[row["split"]].add(row)
+            pixel_rows.append({k: row[k] for k in ("clip_id", "subjects", "fps", "frames", "width", "height",
+                                                   "visible_pixels", "silhouette_pixels")})
+        if fmt is None:
+            raise UserError(f"no clip under {str(clips_root)!r} could be packaged" + (
+                f" ({len(problems)} skipped, {filtered} failed the filter)" if problems or filtered else ""))
+        shards = {s: sink.finish() for s, sink in sinks.items()}
+        counts = {s: sink.count for s, sink in sinks.items()}
+    write_table(pixel_counts_table(pixel_rows, fmt[1]), root / META_DIR / PIXEL_COUNTS)
+    info = write_meta(root, rule, license, name)
+    return PackageReport(root, counts, shards, tuple(problems), filtered, info)
+
+
+# --------------------------------------------------------------------------- changing a packaged dataset
+
+
+def _normalise(value: Any) -> Any:
+    """Event/Pair dataclasses (and lists of them) → plain dicts, for struct columns."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (list, tuple)) and value and dataclasses.is_dataclass(value[0]):
+        return [dataclasses.asdict(v) for v in value]
+    return value
+
+
+def _shard_rows(paths: Iterable[Path]) -> Iterator[tuple[Path, list[str]]]:
+    for p in paths:
+        yield p, pq.read_table(p, columns=["clip_id"]).column("clip_id").to_pylist()
+
+
+def _frames_of(table: pa.Table, fallback: int) -> int:
+    frames = set(table.column("frames").to_pylist())
+    return int(frames.pop()) if len(frames) == 1 else fallback
+
+
+def refresh_meta(dataset_dir: str | Path, pixel_counts: bool = False) -> None:
+    """Rebuild meta/info.json and the card (and, if asked, the pixel counts) after the tables changed,
+    keeping the split rule, licence and name stated before."""
+    root = Path(dataset_dir)
+    info = read_info(root)
+    if pixel_counts:
+        rebuild_pixel_counts(root)
+    write_meta(root, SplitRule.from_dict(info.get("split_rule", {})), info.get("license", DEFAULT_LICENSE),
+               info.get("name"))
+
+
+def update_columns(dataset_dir: str | Path, clip_ids: Sequence[str], updates: Mapping[str, Sequence[Any]]) -> list[Path]:
+    """Set `updates[column][i]` for clip `clip_ids[i]`, rewriting only the shards that hold them.
+
+    Values take the column's form (numpy arrays or lists for array columns; dicts
+    or Event/Pair dataclasses for `events`/`pairs`). Every other column is kept.
+    info.json and the card are rebuilt afterwards. Returns the rewritten shards.
+    """
+    root = require_dataset(dataset_dir)
+    ids = [str(c) for c in clip_ids]
+    known = table_schema(1).names
+    for col, values in updates.items():
+        if col not in known:
+            raise UserError(f"unknown column {col!r}; allowed: {', '.join(n for n in known if n not in PROTECTED)}")
+        if col in PROTECTED:
+            raise UserError(f"column {col!r} cannot be updated in place; re-package the dataset instead")
+        if len(values) != len(ids):
+            raise UserError(f"{len(values)} values for column {col!r} but {len(ids)} clip ids")
+    if len(set(ids)) != len(ids):
+        raise UserError("clip ids to update must be unique")
+    where = {c: i for i, c in enumerate(ids)}
+    found: set[str] = set()
+    written: list[Path] = []
+    plan = []
+    for path, shard_ids in _shard_rows(shard_paths(root)):
+        rows = np.array([j for j, c in enumerate(shard_ids) if c in where], dtype=np.int64)
+        if rows.size:
+            plan.append((path, rows, [where[shard_ids[j]] for j in rows]))
+            found.update(shard_ids[j] for j in rows)
+    missing = [c for c in ids if c not in found]
+    if missing:
+        raise UserError(f"{len(missing)} clip id(s) are not in the dataset, e.g. {missing[0]!r}")
+    for path, rows, src in plan:
+        table = pq.read_table(path)
+        schema = table_schema(_frames_of(table, 1))
+        arrays = []
+        for f in schema:
+            old = table.column(f.name).combine_chunks() if table.num_rows else pa.array([], f.type)
+            if f.name in updates:
+                new = to_arrow([_normalise(updates[f.name][k]) for k in src], f.type)
+                take = np.arange(table.num_rows, dtype=np.int64)
+                take[rows] = table.num_rows + np.arange(rows.size)
+                old = pa.concat_arrays([old.cast(f.type), new]).take(pa.array(take))
+            arrays.append(old.cast(f.type))
+        write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+        written.append(path)
+    refresh_meta(root, pixel_counts=bool({"visible_pixels", "silhouette_pixels"} & set(updates)))
+    return written
+
+
+def drop_clips(dataset_dir: str | Path, clip_ids: Iterable[str]) -> int:
+    """Remove clips' rows from the tables (their folders stay); returns how many rows went."""
+    root = require_dataset(dataset_dir)
+    drop = {str(c) for c in clip_ids}
+    removed = 0
+    for path, shard_ids in _shard_rows(shard_paths(root)):
+        keep = np.array([c not in drop for c in shard_ids], dtype=bool)
+        if keep.all():
+            continue
+        removed += int((~keep).sum())
+        if not keep.any():
+            path.unlink()  # `datasets` reads no empty shards; the card lists the splits that remain
+            continue
+        write_table(pq.read_table(path).filter(pa.array(keep)), path)
+    if removed:
+        refresh_meta(root, pixel_counts=True)
+    return removed
+
+
+def rebuild_pixel_counts(dataset_dir: str | Path) -> Path:
+    """meta/pixel_counts.parquet from the tables (after rows or pixel columns changed)."""
+    root = Path(dataset_dir)
+    cols = ["clip_id", "subjects", "fps", "frames", "width", "height", "visible_pixels", "silhouette_pixels"]
+    table = read_all(root, cols)
+    d = table.select(cols[:6]).to_pydict()
+    vis = ragged_rows(table.column("visible_pixels"))
+    sil_col = table.column("silhouette_pixels")
+    sil = ragged_rows(sil_col)
+    sil_ok = sil_col.is_valid().to_numpy(zero_copy_only=False) if table.num_rows else np.zeros(0, bool)
+    rows = [
+        {**{k: d[k][i] for k in cols[:6]}, "visible_pixels": vis[i], "silhouette_pixels": sil[i] if sil_ok[i] else None}
+        for i in range(table.num_rows)
+    ]
+    frames = int(d["frames"][0]) if rows else 1
+    path = root / META_DIR / PIXEL_COUNTS
+    write_table(pixel_counts_table(rows, frames), path)
+    return path
