@@ -275,7 +275,9 @@ def validate_row(row: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- materialise
-CAMERA_MARGIN = 1.5  # metres of view kept around the group's whole walk at the start
+CAMERA_MARGIN = 1.0  # metres of view kept around the group at the start
+CAMERA_FIT = 0.6  # fraction of the group's whole walk the first frame must take in
+FOCUS_FRACTION = 0.4  # the camera aims at the group's mean position over this first part of the clip
 CAMERA_CLEARANCE = 2.0  # metres between the camera's furthest point and the scene's props
 MIN_CAMERA_DISTANCE = 3.0
 
@@ -318,9 +320,10 @@ def materialise(row: dict[str, Any]) -> Shot:
 
     placement = PLACEMENTS[int(row["placement"])]
     hfov = float(row["hfov_deg"])
-    focus = xy.reshape(-1, 2).mean(axis=0)
+    # aim at where the group is while the camera still looks at it (the first part of the clip)
+    focus = xy[:, : max(1, int(FOCUS_FRACTION * frames))].reshape(-1, 2).mean(axis=0)
     spread = float(np.max(np.linalg.norm(xy.reshape(-1, 2) - focus, axis=-1)))
-    fit = (spread + CAMERA_MARGIN) / np.tan(np.radians(hfov) / 2.0)
+    fit = (CAMERA_FIT * spread + CAMERA_MARGIN) / np.tan(np.radians(hfov) / 2.0)
     distance = max(placement.distance_m, fit)
     az = theta + np.radians(placement.azimuth_deg)
     target = np.array([focus[0], focus[1], float(np.clip(0.5 * size[:, 2].max(), 0.3, 1.0))])

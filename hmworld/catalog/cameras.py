@@ -97,11 +97,11 @@ TRAJECTORY_LIST: tuple[TrajectorySpec, ...] = (
 TRAJECTORIES: dict[str, TrajectorySpec] = {t.id: t for t in TRAJECTORY_LIST}
 
 PLACEMENTS: tuple[Placement, ...] = (
-    Placement(0, 90.0, 9.0, 1.7, 70.0, "from the side, at eye level"),
-    Placement(1, -90.0, 10.0, 1.6, 70.0, "from the other side, at eye level"),
-    Placement(2, 40.0, 11.0, 2.4, 65.0, "from ahead and to one side, slightly raised"),
-    Placement(3, -140.0, 9.0, 1.9, 75.0, "from behind and to one side"),
-    Placement(4, 120.0, 12.0, 3.2, 70.0, "from a raised vantage point, a little behind"),
+    Placement(0, 90.0, 6.0, 1.7, 70.0, "from the side, at eye level"),
+    Placement(1, -90.0, 7.0, 1.6, 70.0, "from the other side, at eye level"),
+    Placement(2, 40.0, 8.0, 2.2, 65.0, "from ahead and to one side, slightly raised"),
+    Placement(3, -140.0, 6.5, 1.9, 75.0, "from behind and to one side"),
+    Placement(4, 120.0, 9.0, 3.0, 70.0, "from a raised vantage point, a little behind"),
 )
 
 
