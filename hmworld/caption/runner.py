@@ -1,0 +1,206 @@
+"""Caption a dataset: resumable, batched, written atomically after every batch.
+
+The work splits in two so it can be spread over machines later:
+
+- `caption_clips(captioner, clip_dirs)` is the unit of work: it reads a batch
+  of clips and returns their captions, writing nothing. A distributed job
+  hands each task a list of clip folders and calls it.
+- `caption_dataset(...)` is the local loop: it finds the clips still without a
+  caption, calls `caption_clips` one batch at a time and writes each batch's
+  caption.json files as soon as the batch is done, so a crash or Ctrl-C loses
+  at most the batch in flight and a re-run captions only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hmworld.atomic import write_json
+from hmworld.caption.protocol import (
+    DEFAULT_CAPTIONER,
+    Caption,
+    Captioner,
+    CaptionSettings,
+    ClipInput,
+    captioner_names,
+    get_captioner,
+)
+from hmworld.clip import CLIPS_DIR, list_clip_dirs, read_clip
+from hmworld.errors import UserError, check_choice
+
+CAPTION_JSON = "caption.json"
+DEFAULT_BATCH_SIZE = 8
+
+
+@dataclass(frozen=True)
+class CaptionSummary:
+    clips: int  # complete clips in the dataset
+    captioned: int  # captions written by this run
+    kept: int  # existing captions left alone
+    empty: int  # clips the captioner returned no text for: left without a caption, retried next run
+    tables_updated: bool  # packaged parquet tables were rewritten with the new captions
+
+    def format(self, captioner: str) -> str:
+        if not self.clips:
+            return "no complete clips to caption (render some first)"
+        if not self.captioned and not self.empty:
+            return f"all {self.clips} clip(s) already have a caption (use --overwrite to redo them)"
+        tables = "; packaged tables updated" if self.tables_updated else ""
+        return f"captioned {self.captioned} of {self.clips} clip(s) with {captioner}, kept {self.kept}{tables}"
+
+
+def uniform_frame_indices(total: int, count: int) -> np.ndarray:
+    """`count` frame indices spread evenly over `total` frames (segment centres), ascending, unique."""
+    if total < 1:
+        raise ValueError(f"a video needs at least one frame, got {total}")
+    count = min(count, total)
+    return ((np.arange(count) + 0.5) * total / count).astype(np.int64)
+
+
+def read_caption(clip_dir: str | Path) -> Caption | None:
+    """A clip's caption.json, or None when it is missing or not a valid caption (then it is redone)."""
+    path = Path(clip_dir) / CAPTION_JSON
+    try:
+        with open(path, encoding="utf-8") as f:
+            return Caption.from_dict(json.load(f))
+    except (OSError, ValueError, KeyError, TypeError):  # missing, half-written by another tool, or not ours
+        return None
+
+
+def write_caption(clip_dir: str | Path, caption: Caption) -> None:
+    write_json(Path(clip_dir) / CAPTION_JSON, caption.to_dict())
+
+
+def load_clip_input(clip_dir: str | Path, frames: int = 0) -> ClipInput:
+    """clip.json, events.json and (if `frames` > 0) that many uniformly sampled RGB frames."""
+    from hmworld.events import read_events
+
+    record = read_clip(clip_dir)
+    shot = record.shot
+    pixels = indices = None
+    if frames > 0:
+        from hmworld.render.video import read_video
+
+        indices = uniform_frame_indices(shot.frames, frames)
+        try:
+            pixels = read_video(record.video_path, indices)
+        except (OSError, IndexError, ValueError) as e:
+            raise UserError(f"clip {shot.clip_id}: cannot read frames from {record.video_path} ({e})") from None
+    return ClipInput(shot.clip_id, Path(clip_dir), shot, read_events(clip_dir), pixels, indices)
+
+
+def caption_clips(captioner: Captioner, clip_dirs: Sequence[str | Path]) -> list[tuple[Path, Caption]]:
+    """One batch of work: read the clips, caption them, return (clip folder, caption); writes nothing."""
+    clips = [load_clip_input(d, captioner.wants_frames) for d in clip_dirs]
+    captions = captioner.caption_batch(clips)
+    if len(captions) != len(clips):
+        raise RuntimeError(f"captioner {captioner.id!r} returned {len(captions)} captions for {len(clips)} clips")
+    return [(c.clip_dir, cap) for c, cap in zip(clips, captions, strict=True)]
+
+
+def pending_clips(dataset_dir: str | Path, overwrite: bool = False) -> tuple[list[Path], list[Path]]:
+    """(clips to caption, clips whose valid caption is kept)."""
+    root = Path(dataset_dir)
+    if not (root / CLIPS_DIR).is_dir():
+        raise UserError(f"{root} is not a dataset folder: it has no {CLIPS_DIR}/ folder (render clips into it first)")
+    dirs = list_clip_dirs(root)
+    if overwrite:
+        return dirs, []
+    todo, kept = [], []
+    for d in dirs:
+        (kept if read_caption(d) is not None else todo).append(d)
+    return todo, kept
+
+
+def update_packaged_tables(dataset_dir: str | Path) -> bool:
+    """Bring an already-packaged dataset's caption columns in line with the clips' caption.json.
+
+    Only packaged clips whose caption changed are rewritten (through
+    hmworld.dataset.writer.update_columns, shard by shard, atomically); clips
+    rendered after packaging join the tables at the next `hmworld package`.
+    Returns whether any table was rewritten (False when not packaged yet).
+    """
+    from hmworld.dataset.tables import read_all, shard_paths
+
+    root = Path(dataset_dir)
+    if not shard_paths(root):
+        return False
+    table = read_all(root, columns=["clip_id", "caption", "captioner"]).to_pydict()
+    ids, texts, who = [], [], []
+    for cid, text, by in zip(table["clip_id"], table["caption"], table["captioner"], strict=True):
+        cap = read_caption(Path(root) / CLIPS_DIR / cid)
+        if cap is not None and (cap.caption, cap.captioner) != (text, by):
+            ids.append(cid)
+            texts.append(cap.caption)
+            who.append(cap.captioner)
+    if not ids:
+        return False
+    from hmworld.dataset.writer import update_columns
+
+    update_columns(root, ids, {"caption": texts, "captioner": who})
+    return True
+
+
+def caption_dataset(
+    dataset_dir: str | Path,
+    captioner: Captioner | str = DEFAULT_CAPTIONER,
+    settings: CaptionSettings | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> CaptionSummary:
+    """`hmworld caption`: caption every clip still without one, a batch at a time.
+
+    `captioner` is a ready Captioner or a registry name; a name is only loaded
+    (a model read into memory) when some clip still needs a caption.
+    """
+    if batch_size < 1:
+        raise UserError(f"batch-size must be at least 1, got {batch_size}")
+    if isinstance(captioner, str):
+        check_choice("captioner", captioner, captioner_names())
+    todo, kept = pending_clips(dataset_dir, overwrite)
+    done = 0
+    if todo:
+        worker = get_captioner(captioner, settings) if isinstance(captioner, str) else captioner
+        batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+        done = _run_batches(worker, batches, progress)
+    # always resync a packaged dataset: a run killed after captioning but before this line left it stale
+    updated = update_packaged_tables(dataset_dir)
+    return CaptionSummary(len(todo) + len(kept), done, len(kept), len(todo) - done, updated)
+
+
+def _run_batches(captioner: Captioner, batches: Sequence[Sequence[Path]], progress: bool) -> int:
+    """Caption and write batch after batch; returns how many captions were written."""
+    if not progress:
+        return sum(_run_batch(captioner, b) for b in batches)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    done = 0
+    columns = (TextColumn(f"captioning ({captioner.id})"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns) as bar:
+        task = bar.add_task("caption", total=sum(len(b) for b in batches))
+        for batch in batches:
+            done += _run_batch(captioner, batch)
+            bar.advance(task, len(batch))
+    return done
+
+
+def _run_batch(captioner: Captioner, batch: Sequence[Path]) -> int:
+    """Caption and write one batch; returns how many captions were written (empty texts are not)."""
+    wrote = 0
+    for clip_dir, cap in caption_clips(captioner, batch):
+        if cap.caption.strip():
+            write_caption(clip_dir, cap)
+            wrote += 1
+    return wrote
