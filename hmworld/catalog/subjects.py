@@ -1,7 +1,8 @@
 """The 49 subjects: 24 people and 25 animals, with size, gaits and looks.
 
 Sizes are metres: `height` is standing height (people) or height at the top of
-the head (animals), `length` front to back, `width` side to side. Each gait has
+the head (animals), `length` front to back (for people it includes a walking
+stride, so the box holds the swinging feet), `width` side to side. Each gait has
 a natural speed range and the distance covered per full gait cycle, so a
 renderer can tie its leg swing to the distance travelled (no foot sliding).
 """
@@ -62,7 +63,7 @@ def _human(id, name, height, build, top, bottom, skin, hair, features, appearanc
         Gait("run", 2.4 * slow, 4.0 * slow, round(2.6 * scale, 3)),
     )
     width = {"slim": 0.42, "average": 0.48, "stocky": 0.56, "child": 0.34, "elderly": 0.46}[build] * scale
-    return SubjectSpec(id, name, "human", "human", "biped", height, round(0.3 * scale, 3), round(width, 3), build,
+    return SubjectSpec(id, name, "human", "human", "biped", height, round(0.9 * scale, 3), round(width, 3), build,
                        gaits, (top, bottom, SKIN[skin], HAIR[hair]), features, appearance)
 
 
@@ -73,12 +74,12 @@ def _animal(id, name, species, body, height, length, width, build, speeds, palet
                        features, appearance)
 
 
-_QUAD_SMALL = (("walk", 0.5, 1.0, 0.45), ("trot", 1.0, 2.2, 0.7), ("run", 2.2, 4.0, 1.0))
+_QUAD_SMALL = (("walk", 0.5, 1.0, 0.36), ("trot", 1.0, 2.2, 0.56), ("run", 2.2, 4.0, 0.85))
 _QUAD_DOG = (("walk", 0.8, 1.5, 0.9), ("trot", 1.5, 3.2, 1.4), ("run", 3.2, 6.0, 2.0))
 _QUAD_LARGE = (("walk", 1.0, 1.8, 1.8), ("trot", 1.8, 4.0, 2.6), ("run", 4.0, 8.0, 3.8))
 _QUAD_COW = (("walk", 0.7, 1.4, 1.6), ("trot", 1.4, 2.6, 2.2))
 _QUAD_BEAR = (("walk", 0.8, 1.6, 1.5), ("run", 1.6, 5.0, 2.6))
-_BIRD_SMALL = (("walk", 0.3, 0.8, 0.25), ("run", 0.8, 2.0, 0.45))
+_BIRD_SMALL = (("walk", 0.3, 0.8, 0.2), ("run", 0.8, 2.0, 0.36))
 _BIRD_LARGE = (("walk", 0.8, 1.8, 1.6), ("run", 1.8, 6.0, 3.2))
 
 SUBJECT_LIST: tuple[SubjectSpec, ...] = (

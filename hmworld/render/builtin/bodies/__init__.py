@@ -1,0 +1,1 @@
+"""Articulated subject bodies for the builtin renderer: gait math, biped, quadruped, bird."""

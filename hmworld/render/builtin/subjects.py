@@ -1,0 +1,99 @@
+"""Catalog subjects as posed primitives: one subject at one instant, or all of a shot's at a frame.
+
+The shot owns motion (root position, heading, gait phase, speed); this module
+only turns it into limbs. Bodies fit their catalog box (length × width ×
+height about the root, from the ground up) because the event detector uses
+that box as the subject's 3-D bounds.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from hmworld.catalog.subjects import SUBJECTS, Gait, SubjectSpec
+from hmworld.errors import UserError, check_choice
+from hmworld.render.builtin.bodies.biped import HumanLook, build_biped, human_look
+from hmworld.render.builtin.bodies.bird import BirdLook, bird_look, build_bird
+from hmworld.render.builtin.bodies.frame import Frame, Rig
+from hmworld.render.builtin.bodies.gait import PATTERNS, effective_duty, motion_weight
+from hmworld.render.builtin.bodies.quadruped import QuadLook, build_quadruped, quad_look
+from hmworld.render.builtin.primitives import PrimitiveBuilder, PrimitiveSet, yaw_matrix
+from hmworld.shot import Shot
+
+
+@cache
+def subject_look(subject_id: str) -> HumanLook | QuadLook | BirdLook:
+    """The frame-independent layout and materials of a catalog subject (cached)."""
+    spec = _spec(subject_id)
+    if spec.body == "biped":
+        return human_look(spec)
+    if spec.body == "quadruped":
+        return quad_look(spec)
+    if spec.body == "bird":
+        return bird_look(spec)
+    raise ValueError(f"subject {subject_id!r} has body plan {spec.body!r}; known: biped, quadruped, bird")
+
+
+def _spec(subject_id: str) -> SubjectSpec:
+    check_choice("subject", subject_id, list(SUBJECTS))
+    return SUBJECTS[subject_id]
+
+
+def resolve_gait(spec: SubjectSpec, gait: str | None, speed: float) -> Gait:
+    """The named gait of this subject, or the one its catalog entry uses at `speed`."""
+    if gait is None:
+        return spec.gait_for_speed(abs(speed))
+    for g in spec.gaits:
+        if g.name == gait:
+            return g
+    raise UserError(f"subject {spec.id!r} has no gait {gait!r}; allowed: {', '.join(g.name for g in spec.gaits)}")
+
+
+def pose_into(builder: PrimitiveBuilder, subject_id: str, instance: int, pos, heading: float, phase: float,
+              speed: float = 1.0, gait: str | None = None) -> Rig:
+    """Add one posed subject to `builder`; returns its rig (feet in world metres, stance flags)."""
+    if not 1 <= int(instance) <= 255:
+        raise ValueError(f"subject instance ids run 1..255 (0 is scenery), got {instance}")
+    spec = _spec(subject_id)
+    look = subject_look(subject_id)
+    g = resolve_gait(spec, gait, speed)
+    patterns = PATTERNS[spec.body]
+    pattern = patterns.get(g.name, patterns["run"])
+    weight = motion_weight(speed, spec.gaits[0].speed_min)
+    fr = Frame(builder, instance, yaw_matrix(float(heading)), np.asarray(pos, dtype=float).reshape(3))
+    phase = float(phase)
+    if isinstance(look, HumanLook):
+        duty = effective_duty(pattern, g.cycle_m, 0.56 * look.leg)
+        return build_biped(fr, look, phase, pattern, duty, g.cycle_m, weight)
+    if isinstance(look, QuadLook):
+        duty = effective_duty(pattern, g.cycle_m, look.max_excursion)
+        return build_quadruped(fr, look, phase, pattern, duty, g.cycle_m, weight)
+    duty = effective_duty(pattern, g.cycle_m, look.max_excursion)
+    return build_bird(fr, look, phase, pattern, duty, g.cycle_m, weight)
+
+
+def subject_builder(subject_id: str, instance: int, pos, heading: float, phase: float, speed: float = 1.0,
+                    gait: str | None = None) -> PrimitiveBuilder:
+    """One subject posed at one instant; every primitive carries `instance` (1-based mask id)."""
+    b = PrimitiveBuilder()
+    pose_into(b, subject_id, instance, pos, heading, phase, speed, gait)
+    return b
+
+
+def subject_rig(subject_id: str, pos, heading: float, phase: float, speed: float = 1.0,
+                gait: str | None = None) -> Rig:
+    """Where the subject's feet are at this instant (world metres) and which are on the ground."""
+    return pose_into(PrimitiveBuilder(), subject_id, 1, pos, heading, phase, speed, gait)
+
+
+def pose_subjects(shot: Shot, frame: int) -> PrimitiveSet:
+    """All subjects of `shot` at `frame`; subject k-1 carries instance id k."""
+    if not 0 <= frame < shot.frames:
+        raise ValueError(f"frame {frame} outside the shot's 0..{shot.frames - 1}")
+    b = PrimitiveBuilder()
+    for k, sid in enumerate(shot.subjects):
+        pose_into(b, sid, k + 1, shot.subject_pos[k, frame], shot.subject_heading[k, frame],
+                  shot.subject_phase[k, frame], shot.subject_speed[k, frame], shot.gaits[k] if shot.gaits else None)
+    return b.build()
