@@ -1,0 +1,90 @@
+"""The render backend interface: a shot in, a complete clip folder out.
+
+Every backend (builtin ray caster, Unreal Engine 5, a future Blender one)
+implements `Backend` and finishes its clip with `finish_clip`, so the clip
+folder contract (hmworld.clip) is written in exactly one place: instances
+first, clip.json last and atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from hmworld.atomic import atomic_path
+from hmworld.clip import (
+    INSTANCES_FILE,
+    VIDEO_FILE,
+    ClipRecord,
+    Measured,
+    read_clip,
+    write_clip_json,
+)
+from hmworld.shot import Shot
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Realises a shot as a clip folder; never invents motion (the shot is the truth).
+
+    `render_clip` writes `rgb.mp4` and `instances.npz` into `out_dir` (created if
+    missing) and returns the parsed clip.json it wrote last. A backend is
+    created once per worker process and may keep state (compiled kernels, an
+    editor session) across clips.
+    """
+
+    name: str
+    version: str
+
+    def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord: ...
+
+
+def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:
+    """The `backend` block of clip.json: name, version and the options that shaped the pixels."""
+    return {"name": backend.name, "version": backend.version, **extra}
+
+
+def write_instances(out_dir: str | Path, ids: np.ndarray) -> Path:
+    """Store the instance-id stack losslessly (`ids` uint8 [T,H,W]), atomically."""
+    path = Path(out_dir) / INSTANCES_FILE
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, ids=np.ascontiguousarray(ids, dtype=np.uint8))
+    return path
+
+
+def finish_clip(
+    out_dir: str | Path,
+    shot: Shot,
+    ids: np.ndarray,
+    measured: Measured,
+    backend: dict[str, Any],
+    stats: dict[str, Any],
+) -> ClipRecord:
+    """Check what a backend produced against the shot, store ids, then write clip.json last.
+
+    The video must already be in place: clip.json promises every file is complete.
+    """
+    out_dir = Path(out_dir)
+    t, n = shot.frames, shot.n_subjects
+    if ids.shape != (t, shot.height, shot.width):
+        raise ValueError(f"instance ids have shape {ids.shape}, the shot needs {(t, shot.height, shot.width)}")
+    if ids.dtype != np.uint8:
+        raise ValueError(f"instance ids must be uint8, got {ids.dtype}")
+    if measured.visible_pixels.shape != (n, t):
+        raise ValueError(f"visible_pixels has shape {measured.visible_pixels.shape}, expected {(n, t)}")
+    if measured.silhouette_pixels is not None and measured.silhouette_pixels.shape != (n, t):
+        raise ValueError(f"silhouette_pixels has shape {measured.silhouette_pixels.shape}, expected {(n, t)}")
+    if not (out_dir / VIDEO_FILE).is_file():
+        raise FileNotFoundError(f"{out_dir / VIDEO_FILE} is missing; write the video before finishing the clip")
+    write_instances(out_dir, ids)
+    write_clip_json(out_dir, shot, measured, backend, stats)
+    return read_clip(out_dir)
+
+
+def measure_ids(ids: np.ndarray, n_subjects: int) -> np.ndarray:
+    """Visible pixels per subject and frame [N,T] from an id stack [T,H,W] (k = subject k-1)."""
+    t = ids.shape[0]
+    flat = ids.reshape(t, -1)
+    return np.stack([(flat == k + 1).sum(axis=1) for k in range(n_subjects)]).reshape(n_subjects, t)

@@ -1,0 +1,1146 @@
+"""Compiled kernels of the builtin ray caster (numba): intersections, textures, binning, tracing.
+
+All compiled code lives in this one file on purpose: numba's on-disk cache
+(`cache=True`, stored in `__pycache__` beside this file, or a user-wide cache
+dir when that is read-only) is invalidated by this file's timestamp only, so a
+kernel inlining a function from another module could keep running stale code.
+For the same reason the primitive kinds and pattern numbers are written out
+here; tests check them against `primitives.py`.
+
+Data layout (built by `raycast.pack`): per primitive `pk` int32 [P,3]
+(kind, instance, material) and `pf` float64 [P,24] (a xyz, b xyz, radius 2,
+half 3, rot 9 row-major world-from-local, bounding sphere centre 3 and radius);
+per material `mp` int32 [M] (pattern) and `mf` float64 [M,8] (color, color2,
+scale, gloss).
+Rays use unit directions; depth along the optical axis is t / |c| for the
+camera-space direction c = (x, y, 1).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+# primitive kinds and texture patterns: must equal hmworld.render.builtin.primitives
+PLANE, SPHERE, BOX, CAPSULE, CYLINDER, CONE, ELLIPSOID = 0, 1, 2, 3, 4, 5, 6
+FLAT, CHECKER, STRIPES, BRICKS, NOISE, GRADIENT, GRASS, TILES = 0, 1, 2, 3, 4, 5, 6, 7
+
+# cache on disk; IEEE division (no Python ZeroDivisionError checks); no fast-math, so
+# results are bit-identical from run to run and thread count to thread count
+JIT = {"cache": True, "error_model": "numpy", "fastmath": False}
+# per-ray code runs without numba's reference counting (`_nrt=False`; it never allocates):
+# with it, every call updates the shared arrays' counts atomically, which cost more than
+# the ray casting and made two threads slower than one (measured)
+HOT = {**JIT, "_nrt": False}
+
+F_A, F_B, F_R, F_H, F_ROT, F_BS, NF = 0, 3, 6, 8, 11, 20, 24
+INF = np.inf
+NEAR = 1e-3  # metres along the optical axis
+SHADOW_EPS = 2e-4  # metres (scaled by distance) the shadow ray starts off the surface
+
+# rotated-grid supersampling offsets (pixels), one sample per row and column
+AA_OFFSETS = np.array([[0.125, 0.375], [0.375, -0.125], [-0.125, -0.375], [-0.375, 0.125]])
+
+# light vector layout: sun_dir 3, sun_color 3, ambient 3, sky_top 3, sky_horizon 3, fog 1
+LIGHT_LEN = 16
+# camera vector layout: origin 3, c2w rotation 9 row-major, fx, fy, cx, cy, 1/fx, 1/fy
+CAM_LEN = 18
+
+
+# --------------------------------------------------------------------------- intersections
+
+
+@njit(inline="always", **JIT)
+def _sphere(cx, cy, cz, r, ox, oy, oz, dx, dy, dz, tmin):
+    px, py, pz = ox - cx, oy - cy, oz - cz
+    b = px * dx + py * dy + pz * dz
+    c = px * px + py * py + pz * pz - r * r
+    h = b * b - c
+    if h < 0.0:
+        return INF
+    h = math.sqrt(h)
+    t = -b - h
+    if t > tmin:
+        return t
+    t = -b + h
+    if t > tmin:
+        return t
+    return INF
+
+
+@njit(inline="always", **JIT)
+def _to_local(pf, k, x, y, z):
+    """R^T v for the primitive's world-from-local rotation R."""
+    return (
+        pf[k, 11] * x + pf[k, 14] * y + pf[k, 17] * z,
+        pf[k, 12] * x + pf[k, 15] * y + pf[k, 18] * z,
+        pf[k, 13] * x + pf[k, 16] * y + pf[k, 19] * z,
+    )
+
+
+@njit(**HOT)
+def _box(pf, k, ox, oy, oz, dx, dy, dz, tmin):
+    lox, loy, loz = _to_local(pf, k, ox - pf[k, 0], oy - pf[k, 1], oz - pf[k, 2])
+    ldx, ldy, ldz = _to_local(pf, k, dx, dy, dz)
+    tn = -INF
+    tf = INF
+    for ax in range(3):
+        if ax == 0:
+            o, d, h = lox, ldx, pf[k, 8]
+        elif ax == 1:
+            o, d, h = loy, ldy, pf[k, 9]
+        else:
+            o, d, h = loz, ldz, pf[k, 10]
+        if abs(d) < 1e-12:
+            if abs(o) > h:
+                return INF
+        else:
+            inv = 1.0 / d
+            t1 = (-h - o) * inv
+            t2 = (h - o) * inv
+            if t1 > t2:
+                t1, t2 = t2, t1
+            if t1 > tn:
+                tn = t1
+            if t2 < tf:
+                tf = t2
+            if tn > tf:
+                return INF
+    if tn > tmin:
+        return tn
+    if tf > tmin:
+        return tf
+    return INF
+
+
+@njit(**HOT)
+def _ellipsoid(pf, k, ox, oy, oz, dx, dy, dz, tmin):
+    hx, hy, hz = pf[k, 8], pf[k, 9], pf[k, 10]
+    if hx <= 0.0 or hy <= 0.0 or hz <= 0.0:
+        return INF
+    lox, loy, loz = _to_local(pf, k, ox - pf[k, 0], oy - pf[k, 1], oz - pf[k, 2])
+    ldx, ldy, ldz = _to_local(pf, k, dx, dy, dz)
+    lox, loy, loz = lox / hx, loy / hy, loz / hz
+    ldx, ldy, ldz = ldx / hx, ldy / hy, ldz / hz
+    a = ldx * ldx + ldy * ldy + ldz * ldz
+    b = lox * ldx + loy * ldy + loz * ldz
+    c = lox * lox + loy * loy + loz * loz - 1.0
+    disc = b * b - a * c
+    if disc < 0.0:
+        return INF
+    sq = math.sqrt(disc)
+    t = (-b - sq) / a
+    if t > tmin:
+        return t
+    t = (-b + sq) / a
+    if t > tmin:
+        return t
+    return INF
+
+
+@njit(**HOT)
+def _disc(px, py, pz, nx, ny, nz, r, ox, oy, oz, dx, dy, dz, tmin):
+    """Flat disc of radius r centred at p with (non-unit) axis n."""
+    den = nx * dx + ny * dy + nz * dz
+    if den == 0.0 or r <= 0.0:
+        return INF
+    t = ((px - ox) * nx + (py - oy) * ny + (pz - oz) * nz) / den
+    if t <= tmin:
+        return INF
+    qx, qy, qz = ox + t * dx - px, oy + t * dy - py, oz + t * dz - pz
+    if qx * qx + qy * qy + qz * qz <= r * r:
+        return t
+    return INF
+
+
+@njit(**HOT)
+def _capsule(pf, k, ox, oy, oz, dx, dy, dz, tmin):
+    """First crossing of the capsule surface: side (0<y<|ba|²) or the outer half of either cap."""
+    ax, ay, az, bx, by, bz, r = pf[k, 0], pf[k, 1], pf[k, 2], pf[k, 3], pf[k, 4], pf[k, 5], pf[k, 6]
+    bax, bay, baz = bx - ax, by - ay, bz - az
+    oax, oay, oaz = ox - ax, oy - ay, oz - az
+    baba = bax * bax + bay * bay + baz * baz
+    bard = bax * dx + bay * dy + baz * dz
+    baoa = bax * oax + bay * oay + baz * oaz
+    rdoa = dx * oax + dy * oay + dz * oaz
+    oaoa = oax * oax + oay * oay + oaz * oaz
+    best = INF
+    A = baba - bard * bard
+    if A > 1e-12 * baba:
+        B = baba * rdoa - baoa * bard
+        C = baba * oaoa - baoa * baoa - r * r * baba
+        h = B * B - A * C
+        if h >= 0.0:
+            sq = math.sqrt(h)
+            t = (-B - sq) / A
+            y = baoa + t * bard
+            if t > tmin and y > 0.0 and y < baba:
+                best = t
+            else:
+                t = (-B + sq) / A
+                y = baoa + t * bard
+                if t > tmin and y > 0.0 and y < baba:
+                    best = t
+    # end caps: sphere roots on the outer side of each end
+    for end in range(2):
+        if end == 0:
+            cx, cy, cz = ax, ay, az
+        else:
+            cx, cy, cz = bx, by, bz
+        px, py, pz = ox - cx, oy - cy, oz - cz
+        b = px * dx + py * dy + pz * dz
+        c = px * px + py * py + pz * pz - r * r
+        h = b * b - c
+        if h < 0.0:
+            continue
+        h = math.sqrt(h)
+        for s in range(2):
+            t = -b - h if s == 0 else -b + h
+            if t <= tmin or t >= best:
+                continue
+            y = baoa + t * bard
+            if (end == 0 and y <= 0.0) or (end == 1 and y >= baba):
+                best = t
+                break
+    return best
+
+
+@njit(**HOT)
+def _frustum(pf, k, ox, oy, oz, dx, dy, dz, tmin, cone):
+    """Capped cylinder (cone=False) or capped cone frustum from a (radius ra) to b (radius rb)."""
+    ax, ay, az, bx, by, bz = pf[k, 0], pf[k, 1], pf[k, 2], pf[k, 3], pf[k, 4], pf[k, 5]
+    ra = pf[k, 6]
+    rb = pf[k, 7] if cone else pf[k, 6]
+    bax, bay, baz = bx - ax, by - ay, bz - az
+    oax, oay, oaz = ox - ax, oy - ay, oz - az
+    baba = bax * bax + bay * bay + baz * baz
+    if baba <= 0.0:
+        return INF
+    bard = bax * dx + bay * dy + baz * dz
+    baoa = bax * oax + bay * oay + baz * oaz
+    rdoa = dx * oax + dy * oay + dz * oaz
+    oaoa = oax * oax + oay * oay + oaz * oaz
+    kk = rb - ra
+    A = baba - bard * bard - kk * kk * bard * bard / baba
+    B = baba * rdoa - baoa * bard - ra * kk * bard - kk * kk * baoa * bard / baba
+    C = baba * oaoa - baoa * baoa - baba * ra * ra - 2.0 * ra * kk * baoa - kk * kk * baoa * baoa / baba
+    best = INF
+    if abs(A) > 1e-12 * baba:
+        h = B * B - A * C
+        if h >= 0.0:
+            sq = math.sqrt(h)
+            for s in range(2):
+                t = (-B - sq) / A if s == 0 else (-B + sq) / A
+                if t > tmin and t < best:
+                    y = (baoa + t * bard) / baba
+                    if y >= 0.0 and y <= 1.0:
+                        best = t
+    elif B != 0.0:
+        t = -C / (2.0 * B)
+        if t > tmin:
+            y = (baoa + t * bard) / baba
+            if y >= 0.0 and y <= 1.0:
+                best = t
+    t = _disc(ax, ay, az, bax, bay, baz, ra, ox, oy, oz, dx, dy, dz, tmin)
+    if t < best:
+        best = t
+    t = _disc(bx, by, bz, bax, bay, baz, rb, ox, oy, oz, dx, dy, dz, tmin)
+    if t < best:
+        best = t
+    return best
+
+
+@njit(**HOT)
+def _plane(pf, k, ox, oy, oz, dx, dy, dz, tmin):
+    den = pf[k, 3] * dx + pf[k, 4] * dy + pf[k, 5] * dz
+    if den == 0.0:
+        return INF
+    t = ((pf[k, 0] - ox) * pf[k, 3] + (pf[k, 1] - oy) * pf[k, 4] + (pf[k, 2] - oz) * pf[k, 5]) / den
+    if t > tmin:
+        return t
+    return INF
+
+
+@njit(**HOT)
+def hit(pk, pf, k, ox, oy, oz, dx, dy, dz, tmin, tmax=INF):
+    """Ray parameter of the first surface crossing beyond tmin along a unit ray; inf if none.
+
+    tmax lets the bounding-sphere test give up early on primitives wholly beyond it
+    (a hit past tmax may still be returned; callers compare).
+    """
+    kind = pk[k, 0]
+    if kind == PLANE:
+        return _plane(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+    if kind == SPHERE:
+        return _sphere(pf[k, 0], pf[k, 1], pf[k, 2], pf[k, 6], ox, oy, oz, dx, dy, dz, tmin)
+    # cheap rejection by the bounding sphere before the exact test
+    cx, cy, cz, r = pf[k, 20] - ox, pf[k, 21] - oy, pf[k, 22] - oz, pf[k, 23]
+    b = cx * dx + cy * dy + cz * dz
+    if b + r < tmin or b - r > tmax or cx * cx + cy * cy + cz * cz - b * b > r * r:
+        return INF
+    if kind == BOX:
+        return _box(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+    if kind == CAPSULE:
+        return _capsule(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+    if kind == CYLINDER:
+        return _frustum(pf, k, ox, oy, oz, dx, dy, dz, tmin, False)
+    if kind == CONE:
+        return _frustum(pf, k, ox, oy, oz, dx, dy, dz, tmin, True)
+    if kind == ELLIPSOID:
+        return _ellipsoid(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+    return INF
+
+
+@njit(inline="always", **JIT)
+def _unit(x, y, z):
+    n = math.sqrt(x * x + y * y + z * z)
+    if n == 0.0:
+        return 0.0, 0.0, 1.0
+    return x / n, y / n, z / n
+
+
+@njit(**HOT)
+def normal(pk, pf, k, px, py, pz):
+    """Outward unit surface normal of primitive k at a point on its surface."""
+    kind = pk[k, 0]
+    if kind == PLANE:
+        return pf[k, 3], pf[k, 4], pf[k, 5]
+    if kind == SPHERE:
+        return _unit(px - pf[k, 0], py - pf[k, 1], pz - pf[k, 2])
+    if kind == BOX or kind == ELLIPSOID:
+        qx, qy, qz = _to_local(pf, k, px - pf[k, 0], py - pf[k, 1], pz - pf[k, 2])
+        if kind == ELLIPSOID:
+            lx, ly, lz = qx / (pf[k, 8] * pf[k, 8]), qy / (pf[k, 9] * pf[k, 9]), qz / (pf[k, 10] * pf[k, 10])
+        else:
+            rx = abs(qx) / max(pf[k, 8], 1e-12)
+            ry = abs(qy) / max(pf[k, 9], 1e-12)
+            rz = abs(qz) / max(pf[k, 10], 1e-12)
+            lx = ly = lz = 0.0
+            if rx >= ry and rx >= rz:
+                lx = 1.0 if qx >= 0.0 else -1.0
+            elif ry >= rz:
+                ly = 1.0 if qy >= 0.0 else -1.0
+            else:
+                lz = 1.0 if qz >= 0.0 else -1.0
+        return _unit(
+            pf[k, 11] * lx + pf[k, 12] * ly + pf[k, 13] * lz,
+            pf[k, 14] * lx + pf[k, 15] * ly + pf[k, 16] * lz,
+            pf[k, 17] * lx + pf[k, 18] * ly + pf[k, 19] * lz,
+        )
+    # segment-based solids
+    bax, bay, baz = pf[k, 3] - pf[k, 0], pf[k, 4] - pf[k, 1], pf[k, 5] - pf[k, 2]
+    qx, qy, qz = px - pf[k, 0], py - pf[k, 1], pz - pf[k, 2]
+    baba = bax * bax + bay * bay + baz * baz
+    y = (qx * bax + qy * bay + qz * baz) / baba if baba > 0.0 else 0.0
+    if kind == CAPSULE:
+        yc = min(max(y, 0.0), 1.0)
+        return _unit(qx - yc * bax, qy - yc * bay, qz - yc * baz)
+    length = math.sqrt(baba)
+    ux, uy, uz = bax / length, bay / length, baz / length
+    ra = pf[k, 6]
+    rb = pf[k, 7] if kind == CONE else pf[k, 6]
+    kk = rb - ra
+    rx, ry, rz = qx - y * bax, qy - y * bay, qz - y * baz
+    rlen = math.sqrt(rx * rx + ry * ry + rz * rz)
+    side = abs(rlen - (ra + kk * min(max(y, 0.0), 1.0))) * length / math.sqrt(baba + kk * kk)
+    cap_a = abs(y) * length
+    cap_b = abs(1.0 - y) * length
+    if cap_a <= side and cap_a <= cap_b:
+        return -ux, -uy, -uz
+    if cap_b <= side:
+        return ux, uy, uz
+    if rlen == 0.0:
+        return ux, uy, uz
+    return _unit(rx / rlen * length - ux * kk, ry / rlen * length - uy * kk, rz / rlen * length - uz * kk)
+
+
+# --------------------------------------------------------------------------- bounds and binning
+
+
+@njit(**JIT)
+def prim_bounds(pk, pf):
+    """World axis-aligned bounds [P,3] lo, hi of every primitive (planes: infinite)."""
+    n = pk.shape[0]
+    lo = np.empty((n, 3))
+    hi = np.empty((n, 3))
+    for k in range(n):
+        kind = pk[k, 0]
+        if kind == PLANE:
+            for i in range(3):
+                lo[k, i] = -INF
+                hi[k, i] = INF
+        elif kind == SPHERE:
+            for i in range(3):
+                lo[k, i] = pf[k, i] - pf[k, 6]
+                hi[k, i] = pf[k, i] + pf[k, 6]
+        elif kind == BOX or kind == ELLIPSOID:
+            for i in range(3):
+                ext = 0.0
+                if kind == BOX:
+                    for j in range(3):
+                        ext += abs(pf[k, 11 + 3 * i + j]) * pf[k, 8 + j]
+                else:
+                    for j in range(3):
+                        ext += (pf[k, 11 + 3 * i + j] * pf[k, 8 + j]) ** 2
+                    ext = math.sqrt(ext)
+                lo[k, i] = pf[k, i] - ext
+                hi[k, i] = pf[k, i] + ext
+        elif kind == CAPSULE:
+            for i in range(3):
+                lo[k, i] = min(pf[k, i], pf[k, 3 + i]) - pf[k, 6]
+                hi[k, i] = max(pf[k, i], pf[k, 3 + i]) + pf[k, 6]
+        else:
+            ra = pf[k, 6]
+            rb = pf[k, 7] if kind == CONE else pf[k, 6]
+            bax, bay, baz = pf[k, 3] - pf[k, 0], pf[k, 4] - pf[k, 1], pf[k, 5] - pf[k, 2]
+            baba = bax * bax + bay * bay + baz * baz
+            for i in range(3):
+                e = 1.0
+                if baba > 0.0:
+                    comp = (bax, bay, baz)[i]
+                    e = math.sqrt(max(0.0, 1.0 - comp * comp / baba))
+                lo[k, i] = min(pf[k, i] - ra * e, pf[k, 3 + i] - rb * e)
+                hi[k, i] = max(pf[k, i] + ra * e, pf[k, 3 + i] + rb * e)
+    return lo, hi
+
+
+@njit(**JIT)
+def _csr(rects, ntx, nty):
+    """Cells [x0,y0,x1,y1] (inclusive; x0 < 0 = unused) → CSR lists, items in primitive order."""
+    ncell = ntx * nty
+    counts = np.zeros(ncell + 1, np.int64)
+    n = rects.shape[0]
+    for k in range(n):
+        if rects[k, 0] < 0:
+            continue
+        for cy in range(rects[k, 1], rects[k, 3] + 1):
+            for cx in range(rects[k, 0], rects[k, 2] + 1):
+                counts[cy * ntx + cx + 1] += 1
+    for c in range(ncell):
+        counts[c + 1] += counts[c]
+    items = np.empty(counts[ncell], np.int32)
+    fill = counts[:ncell].copy()
+    for k in range(n):
+        if rects[k, 0] < 0:
+            continue
+        for cy in range(rects[k, 1], rects[k, 3] + 1):
+            for cx in range(rects[k, 0], rects[k, 2] + 1):
+                c = cy * ntx + cx
+                items[fill[c]] = k
+                fill[c] += 1
+    return counts, items
+
+
+@njit(**JIT)
+def prim_obb(pk, pf):
+    """Oriented boxes that contain each primitive: centre [P,3], axes [P,3,3] (columns), half sizes [P,3]."""
+    n = pk.shape[0]
+    centre = np.zeros((n, 3))
+    axes = np.zeros((n, 3, 3))
+    half = np.zeros((n, 3))
+    for k in range(n):
+        kind = pk[k, 0]
+        if kind == PLANE:
+            continue
+        if kind == BOX or kind == ELLIPSOID or kind == SPHERE:
+            for i in range(3):
+                centre[k, i] = pf[k, i]
+                for j in range(3):
+                    axes[k, i, j] = pf[k, 11 + 3 * i + j] if kind != SPHERE else (1.0 if i == j else 0.0)
+                half[k, i] = pf[k, 8 + i] if kind != SPHERE else pf[k, 6]
+            continue
+        bax, bay, baz = pf[k, 3] - pf[k, 0], pf[k, 4] - pf[k, 1], pf[k, 5] - pf[k, 2]
+        length = math.sqrt(bax * bax + bay * bay + baz * baz)
+        if length > 0.0:
+            ux, uy, uz = bax / length, bay / length, baz / length
+        else:
+            ux, uy, uz = 0.0, 0.0, 1.0
+        if abs(uz) < 0.9:
+            vx, vy, vz = _unit(uy, -ux, 0.0)  # u × z
+        else:
+            vx, vy, vz = _unit(0.0, uz, -uy)  # u × x
+        wx, wy, wz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx
+        r = pf[k, 6] if kind != CONE else max(pf[k, 6], pf[k, 7])
+        along = length / 2.0 + (r if kind == CAPSULE else 0.0)
+        centre[k, 0], centre[k, 1], centre[k, 2] = pf[k, 0] + bax / 2, pf[k, 1] + bay / 2, pf[k, 2] + baz / 2
+        axes[k, 0, 0], axes[k, 1, 0], axes[k, 2, 0] = ux, uy, uz
+        axes[k, 0, 1], axes[k, 1, 1], axes[k, 2, 1] = vx, vy, vz
+        axes[k, 0, 2], axes[k, 1, 2], axes[k, 2, 2] = wx, wy, wz
+        half[k, 0], half[k, 1], half[k, 2] = along, r, r
+    return centre, axes, half
+
+
+@njit(**JIT)
+def _screen_hull(k, centre, axes, half, cam, pts):
+    """Convex hull (counter-clockwise, in `pts`) of primitive k's box clipped to depth >= NEAR
+    and projected to pixels; returns the vertex count (0: nothing in front of the camera)."""
+    ox, oy, oz = cam[0], cam[1], cam[2]
+    fx, fy, cx, cy = cam[12], cam[13], cam[14], cam[15]
+    xs = np.empty(8)
+    ys = np.empty(8)
+    zs = np.empty(8)
+    for c in range(8):
+        wx, wy, wz = centre[k, 0] - ox, centre[k, 1] - oy, centre[k, 2] - oz
+        for i in range(3):
+            s = half[k, i] if (c >> i) & 1 else -half[k, i]
+            wx += s * axes[k, 0, i]
+            wy += s * axes[k, 1, i]
+            wz += s * axes[k, 2, i]
+        xs[c] = cam[3] * wx + cam[6] * wy + cam[9] * wz
+        ys[c] = cam[4] * wx + cam[7] * wy + cam[10] * wz
+        zs[c] = cam[5] * wx + cam[8] * wy + cam[11] * wz
+    m = 0
+    for c in range(8):
+        if zs[c] >= NEAR:
+            pts[m, 0] = fx * xs[c] / zs[c] + cx
+            pts[m, 1] = fy * ys[c] / zs[c] + cy
+            m += 1
+    if m == 0:
+        return 0
+    if m < 8:  # the near plane cuts the box: add where its edges cross it
+        for c in range(8):
+            for i in range(3):
+                d = c | (1 << i)
+                if d == c or (zs[c] >= NEAR) == (zs[d] >= NEAR):
+                    continue
+                s = (NEAR - zs[c]) / (zs[d] - zs[c])
+                pts[m, 0] = fx * (xs[c] + s * (xs[d] - xs[c])) / NEAR + cx
+                pts[m, 1] = fy * (ys[c] + s * (ys[d] - ys[c])) / NEAR + cy
+                m += 1
+    # monotone chain hull
+    for i in range(1, m):
+        px, py = pts[i, 0], pts[i, 1]
+        j = i - 1
+        while j >= 0 and (pts[j, 0] > px or (pts[j, 0] == px and pts[j, 1] > py)):
+            pts[j + 1, 0], pts[j + 1, 1] = pts[j, 0], pts[j, 1]
+            j -= 1
+        pts[j + 1, 0], pts[j + 1, 1] = px, py
+    hull = np.empty((2 * m + 1, 2))
+    h = 0
+    for i in range(m):
+        while h >= 2 and (hull[h - 1, 0] - hull[h - 2, 0]) * (pts[i, 1] - hull[h - 2, 1]) - (
+            hull[h - 1, 1] - hull[h - 2, 1]
+        ) * (pts[i, 0] - hull[h - 2, 0]) <= 0.0:
+            h -= 1
+        hull[h, 0], hull[h, 1] = pts[i, 0], pts[i, 1]
+        h += 1
+    lower = h + 1
+    for i in range(m - 2, -1, -1):
+        while h >= lower and (hull[h - 1, 0] - hull[h - 2, 0]) * (pts[i, 1] - hull[h - 2, 1]) - (
+            hull[h - 1, 1] - hull[h - 2, 1]
+        ) * (pts[i, 0] - hull[h - 2, 0]) <= 0.0:
+            h -= 1
+        hull[h, 0], hull[h, 1] = pts[i, 0], pts[i, 1]
+        h += 1
+    h = max(h - 1, 1)  # the last point repeats the first
+    for i in range(h):
+        pts[i, 0], pts[i, 1] = hull[i, 0], hull[i, 1]
+    return h
+
+
+@njit(**JIT)
+def _tile_outside(pts, h, x0, y0, x1, y1):
+    """True if an edge of the convex hull separates it from the rectangle [x0,x1]×[y0,y1]."""
+    if h < 3:
+        return False
+    for i in range(h):
+        j = i + 1 if i + 1 < h else 0
+        ex, ey = pts[j, 0] - pts[i, 0], pts[j, 1] - pts[i, 1]
+        out = True
+        for c in range(4):
+            qx = x1 if c & 1 else x0
+            qy = y1 if c & 2 else y0
+            if ex * (qy - pts[i, 1]) - ey * (qx - pts[i, 0]) >= 0.0:
+                out = False
+                break
+        if out:
+            return True
+    return False
+
+
+@njit(**JIT)
+def bin_screen(pk, pf, cam, width, height, tile, cull):
+    """Screen tiles → primitives whose projected bounding box can cover a sample in the tile.
+
+    Each primitive's oriented box is clipped to the near plane and projected;
+    a tile gets the primitive unless an edge of that convex outline separates
+    them. cull=False puts every primitive in every tile (the reference the culling
+    is checked against).
+    """
+    ntx = (width + tile - 1) // tile
+    nty = (height + tile - 1) // tile
+    n = pk.shape[0]
+    centre, axes, half = prim_obb(pk, pf)
+    hulls = np.empty((n, 20, 2))
+    nh = np.zeros(n, np.int64)
+    rects = np.full((n, 4), -1, np.int64)
+    eps = 1e-3  # pixels: round-off margin, never a reason to drop a primitive
+    for k in range(n):
+        if pk[k, 0] == PLANE or not cull:
+            rects[k, 0], rects[k, 1], rects[k, 2], rects[k, 3] = 0, 0, ntx - 1, nty - 1
+            continue
+        h = _screen_hull(k, centre, axes, half, cam, hulls[k])
+        if h == 0:
+            continue
+        nh[k] = h
+        umin = vmin = INF
+        umax = vmax = -INF
+        for i in range(h):
+            umin, umax = min(umin, hulls[k, i, 0]), max(umax, hulls[k, i, 0])
+            vmin, vmax = min(vmin, hulls[k, i, 1]), max(vmax, hulls[k, i, 1])
+        if umax < -eps or vmax < -eps or umin > width + eps or vmin > height + eps:
+            continue
+        rects[k, 0] = min(max(np.int64(math.floor((umin - eps) / tile)), 0), ntx - 1)
+        rects[k, 1] = min(max(np.int64(math.floor((vmin - eps) / tile)), 0), nty - 1)
+        rects[k, 2] = min(max(np.int64(math.floor((umax + eps) / tile)), 0), ntx - 1)
+        rects[k, 3] = min(max(np.int64(math.floor((vmax + eps) / tile)), 0), nty - 1)
+    ncell = ntx * nty
+    counts = np.zeros(ncell + 1, np.int64)
+    for k in range(n):
+        if rects[k, 0] < 0:
+            continue
+        for ty in range(rects[k, 1], rects[k, 3] + 1):
+            for tx in range(rects[k, 0], rects[k, 2] + 1):
+                if not _tile_outside(hulls[k], nh[k], tx * tile - eps, ty * tile - eps, (tx + 1) * tile + eps, (ty + 1) * tile + eps):
+                    counts[ty * ntx + tx + 1] += 1
+    for c in range(ncell):
+        counts[c + 1] += counts[c]
+    items = np.empty(counts[ncell], np.int32)
+    fill = counts[:ncell].copy()
+    for k in range(n):  # same test again, now filling: items stay in primitive order
+        if rects[k, 0] < 0:
+            continue
+        for ty in range(rects[k, 1], rects[k, 3] + 1):
+            for tx in range(rects[k, 0], rects[k, 2] + 1):
+                if not _tile_outside(hulls[k], nh[k], tx * tile - eps, ty * tile - eps, (tx + 1) * tile + eps, (ty + 1) * tile + eps):
+                    c = ty * ntx + tx
+                    items[fill[c]] = k
+                    fill[c] += 1
+    return counts, items
+
+
+@njit(**JIT)
+def bin_light(pk, pf, sun, max_cells, giant, cull):
+    """Bin primitives in the sun's view (orthographic along the sun direction).
+
+    A shadow ray keeps its light-space (u, v) all the way to the sun, so it
+    only needs the primitives binned in its cell. The grid spans the ordinary
+    primitives; giant ones (light-space extent over `giant` metres: distant
+    mountains, kilometre-long ground slabs) are binned into the cells they
+    overlap but do not stretch the grid, so its cells stay fine. Infinite
+    planes (and, with cull=False, everything) go on a list every shadow ray
+    tests; giants are listed after them for rays from points outside the grid.
+    Returns (basis_and_grid f64[9] = e1, e2, u0, v0, 1/cell;
+    dims i64[3] = cells along u, along v, how many of `always` every ray tests; starts; items; always).
+    """
+    lx, ly, lz = sun[0], sun[1], sun[2]
+    if abs(lz) < 0.9:
+        e1x, e1y, e1z = _unit(ly, -lx, 0.0)
+    else:
+        e1x, e1y, e1z = _unit(0.0, lz, -ly)
+    e2x, e2y, e2z = ly * e1z - lz * e1y, lz * e1x - lx * e1z, lx * e1y - ly * e1x
+    n = pk.shape[0]
+    centre, axes, half = prim_obb(pk, pf)
+    uv = np.empty((n, 4))
+    kind = np.zeros(n, np.int64)  # 0 binned, 1 plane or unculled, 2 giant
+    umin = vmin = INF
+    umax = vmax = -INF
+    for k in range(n):
+        if pk[k, 0] == PLANE or not cull:
+            kind[k] = 1
+            continue
+        cu = centre[k, 0] * e1x + centre[k, 1] * e1y + centre[k, 2] * e1z
+        cv = centre[k, 0] * e2x + centre[k, 1] * e2y + centre[k, 2] * e2z
+        ru = rv = 0.0
+        for i in range(3):
+            ru += abs(axes[k, 0, i] * e1x + axes[k, 1, i] * e1y + axes[k, 2, i] * e1z) * half[k, i]
+            rv += abs(axes[k, 0, i] * e2x + axes[k, 1, i] * e2y + axes[k, 2, i] * e2z) * half[k, i]
+        uv[k, 0], uv[k, 1], uv[k, 2], uv[k, 3] = cu - ru, cv - rv, cu + ru, cv + rv
+        if 2.0 * max(ru, rv) > giant:
+            kind[k] = 2
+            continue
+        umin, vmin, umax, vmax = min(umin, cu - ru), min(vmin, cv - rv), max(umax, cu + ru), max(vmax, cv + rv)
+    if umin > umax:  # only giants: let them span the grid
+        for k in range(n):
+            if kind[k] == 2:
+                umin, vmin = min(umin, uv[k, 0]), min(vmin, uv[k, 1])
+                umax, vmax = max(umax, uv[k, 2]), max(vmax, uv[k, 3])
+    n_always = 0
+    n_giant = 0
+    for k in range(n):
+        n_always += kind[k] == 1
+        n_giant += kind[k] == 2
+    always = np.empty(n_always + n_giant, np.int32)
+    j = 0
+    for want in (1, 2):
+        for k in range(n):
+            if kind[k] == want:
+                always[j] = k
+                j += 1
+    grid = np.zeros(9)
+    grid[0], grid[1], grid[2], grid[3], grid[4], grid[5] = e1x, e1y, e1z, e2x, e2y, e2z
+    dims = np.zeros(3, np.int64)
+    dims[2] = n_always
+    if umin > umax:  # nothing to bin: every ray tests the whole list
+        dims[2] = n_always + n_giant
+        return grid, dims, np.zeros(1, np.int64), np.empty(0, np.int32), always
+    cell = max(max(umax - umin, vmax - vmin) / max_cells, 0.02)
+    nu = int((umax - umin) / cell) + 1
+    nv = int((vmax - vmin) / cell) + 1
+    grid[6], grid[7], grid[8] = umin, vmin, 1.0 / cell
+    dims[0], dims[1] = nu, nv
+    rects = np.full((n, 4), -1, np.int64)
+    for k in range(n):
+        if kind[k] == 1:
+            continue
+        a0 = math.floor((uv[k, 0] - umin) / cell)
+        b0 = math.floor((uv[k, 1] - vmin) / cell)
+        a1 = math.floor((uv[k, 2] - umin) / cell)
+        b1 = math.floor((uv[k, 3] - vmin) / cell)
+        if a1 < 0 or b1 < 0 or a0 > nu - 1 or b0 > nv - 1:
+            continue  # a giant beside the grid: only rays from outside it test it
+        rects[k, 0] = max(0, min(nu - 1, np.int64(a0)))
+        rects[k, 1] = max(0, min(nv - 1, np.int64(b0)))
+        rects[k, 2] = max(0, min(nu - 1, np.int64(a1)))
+        rects[k, 3] = max(0, min(nv - 1, np.int64(b1)))
+    counts, items = _csr(rects, nu, nv)
+    return grid, dims, counts, items, always
+
+
+# --------------------------------------------------------------------------- textures
+
+
+@njit(inline="always", **JIT)
+def _hash(ix, iy, seed):
+    h = (ix * 374761393 + iy * 668265263 + seed * 1442695041) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * 1274126177) & 0xFFFFFFFF
+    h = h ^ (h >> 16)
+    return h / 4294967296.0
+
+
+@njit(**HOT)
+def _value_noise(u, v, seed):
+    iu = math.floor(u)
+    iv = math.floor(v)
+    fu = u - iu
+    fv = v - iv
+    iu = np.int64(iu)
+    iv = np.int64(iv)
+    su = fu * fu * (3.0 - 2.0 * fu)
+    sv = fv * fv * (3.0 - 2.0 * fv)
+    a = _hash(iu, iv, seed)
+    b = _hash(iu + 1, iv, seed)
+    c = _hash(iu, iv + 1, seed)
+    d = _hash(iu + 1, iv + 1, seed)
+    return (a * (1.0 - su) + b * su) * (1.0 - sv) + (c * (1.0 - su) + d * su) * sv
+
+
+@njit(**HOT)
+def _fbm(u, v, seed, fade):
+    """Two octaves of value noise in [0,1]; the fine octave fades out when it would alias."""
+    n1 = _value_noise(u, v, seed)
+    n2 = _value_noise(2.03 * u + 17.1, 2.03 * v - 9.7, seed + 1)
+    w2 = 0.35 * (1.0 - fade)
+    return n1 * 0.65 + n2 * w2 + 0.5 * (0.35 - w2)
+
+
+@njit(inline="always", **JIT)
+def _fade(footprint, feature):
+    """0 where a feature of this size spans several pixels, 1 where it is below a pixel."""
+    x = (footprint / feature - 0.2) / 0.5
+    return min(max(x, 0.0), 1.0)
+
+
+@njit(**HOT)
+def texture(pattern, mf, m, px, py, pz, nx, ny, nz, footprint):
+    """Albedo (r, g, b) and an edge class (pattern cell parity, 0 if smooth) at a world point."""
+    r1, g1, b1, r2, g2, b2, s = mf[m, 0], mf[m, 1], mf[m, 2], mf[m, 3], mf[m, 4], mf[m, 5], max(mf[m, 6], 1e-6)
+    if pattern == FLAT:
+        return r1, g1, b1, 0
+    ax, ay, az = abs(nx), abs(ny), abs(nz)
+    if az >= ax and az >= ay:
+        u, v = px, py
+    elif ax >= ay:
+        u, v = py, pz
+    else:
+        u, v = px, pz
+    w = 0.0  # weight of color2
+    cls = 0
+    tint = 1.0
+    if pattern == CHECKER or pattern == STRIPES:
+        if pattern == CHECKER:
+            par = (np.int64(math.floor(u / s)) + np.int64(math.floor(v / s))) & 1
+        else:
+            par = np.int64(math.floor(v / s)) & 1
+        fd = _fade(footprint, s)
+        w = par * (1.0 - fd) + 0.5 * fd
+        cls = 1 + par if fd < 0.5 else 0
+    elif pattern == BRICKS or pattern == TILES:
+        if pattern == BRICKS:
+            bw, bh = s, s / 3.0
+            row = np.int64(math.floor(v / bh))
+            uu = u / bw + 0.5 * (row & 1)
+            col = np.int64(math.floor(uu))
+            gu, gv = 0.035, 0.11  # mortar as fractions of brick width / height
+        else:
+            bw, bh = s, s
+            row = np.int64(math.floor(v / bh))
+            uu = u / bw
+            col = np.int64(math.floor(uu))
+            gu, gv = 0.05, 0.05
+        fu = uu - col
+        fv = v / bh - row
+        grout = fu < gu or fv < gv
+        fd = _fade(footprint, bh * gv * 3.0)
+        mean_w = gu + gv  # share of the surface that is mortar
+        w = (1.0 if grout else 0.0) * (1.0 - fd) + mean_w * fd
+        jitter = 0.82 + 0.36 * _hash(col, row, 7) if pattern == BRICKS else 0.92 + 0.16 * _hash(col, row, 11)
+        tint = jitter * (1.0 - fd) + fd
+        cls = (1 if grout else 2) if fd < 0.5 else 0
+    elif pattern == NOISE:
+        fd = _fade(footprint, s * 0.5)
+        w = _fbm(u / s, v / s, 3, fd)
+    elif pattern == GRADIENT:
+        w = 0.5 - 0.5 * math.cos(2.0 * math.pi * pz / s)
+    elif pattern == GRASS:
+        fd = _fade(footprint, s * 0.5)
+        w = _fbm(u / s, v / s, 5, fd)
+        blade = 0.05
+        fb = _fade(footprint, blade)
+        tint = (0.8 + 0.4 * _hash(np.int64(math.floor(u / blade)), np.int64(math.floor(v / blade)), 13)) * (1.0 - fb) + fb
+    r = (r1 * (1.0 - w) + r2 * w) * tint
+    g = (g1 * (1.0 - w) + g2 * w) * tint
+    b = (b1 * (1.0 - w) + b2 * w) * tint
+    return r, g, b, cls
+
+
+# --------------------------------------------------------------------------- tracing and shading
+
+
+@njit(inline="always", **JIT)
+def _ray(cam, sx, sy):
+    """World unit direction through image point (sx, sy) and |c| of its camera-space (x, y, 1)."""
+    x = (sx - cam[14]) * cam[16]
+    y = (sy - cam[15]) * cam[17]
+    dx = cam[3] * x + cam[4] * y + cam[5]
+    dy = cam[6] * x + cam[7] * y + cam[8]
+    dz = cam[9] * x + cam[10] * y + cam[11]
+    clen = math.sqrt(x * x + y * y + 1.0)
+    inv = 1.0 / clen
+    return dx * inv, dy * inv, dz * inv, clen
+
+
+@njit(**HOT)
+def _primary(cam, sx, sy, start, end, items, pk, pf):
+    """Nearest hit (t, prim) through (sx, sy), and a bit per subject instance hit at all."""
+    dx, dy, dz, clen = _ray(cam, sx, sy)
+    ox, oy, oz = cam[0], cam[1], cam[2]
+    tmin = NEAR * clen
+    best_t = INF
+    best_k = -1
+    bits = 0
+    for q in range(start, end):
+        k = items[q]
+        # scenery wholly beyond the nearest hit so far cannot matter; subjects can (silhouettes)
+        t = hit(pk, pf, k, ox, oy, oz, dx, dy, dz, tmin, best_t if pk[k, 1] == 0 else INF)
+        if t < INF:
+            inst = pk[k, 1]
+            if inst > 0 and inst <= 8:
+                bits |= 1 << (inst - 1)
+            if t < best_t:
+                best_t = t
+                best_k = k
+    return best_t, best_k, bits, dx, dy, dz, clen
+
+
+@njit(**HOT)
+def _sky(light, dx, dy, dz):
+    e = max(dz, 0.0)
+    s = math.sqrt(e)
+    r = light[12] + (light[9] - light[12]) * s
+    g = light[13] + (light[10] - light[13]) * s
+    b = light[14] + (light[11] - light[14]) * s
+    if dz < 0.0:  # below the horizon: a slightly darker haze
+        k = 1.0 + 0.25 * max(dz, -1.0)
+        r, g, b = r * k, g * k, b * k
+    cs = dx * light[0] + dy * light[1] + dz * light[2]
+    if cs > 0.0:
+        c2 = cs * cs
+        c6 = c2 * c2 * c2
+        c64 = c2 * c2
+        c64 = c64 * c64
+        c64 = c64 * c64
+        c64 = c64 * c64
+        c64 = c64 * c64
+        glow = 0.35 * c64 + 0.12 * c6
+        if cs > 0.99985:  # the sun's disc, about 2 degrees across
+            glow = 3.0
+        r += light[3] * glow
+        g += light[4] * glow
+        b += light[5] * glow
+    return r, g, b
+
+
+@njit(**HOT)
+def _in_shadow(px, py, pz, self_k, light, pk, pf, lgrid, ldims, lstarts, litems, lplanes, zspan):
+    sx, sy, sz = light[0], light[1], light[2]
+    nu, nv = ldims[0], ldims[1]
+    c = -1
+    if nu > 0:
+        u = px * lgrid[0] + py * lgrid[1] + pz * lgrid[2]
+        v = px * lgrid[3] + py * lgrid[4] + pz * lgrid[5]
+        cu = np.int64(math.floor((u - lgrid[6]) * lgrid[8]))
+        cv = np.int64(math.floor((v - lgrid[7]) * lgrid[8]))
+        if cu >= 0 and cv >= 0 and cu < nu and cv < nv:
+            c = cv * nu + cu
+    # planes always; the giants after them only for points outside the grid
+    n_list = ldims[2] if c >= 0 else lplanes.shape[0]
+    for q in range(n_list):
+        k = lplanes[q]
+        if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
+            continue  # the ray climbs away from everything below it (or the reverse)
+        if hit(pk, pf, k, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return True
+    if c < 0:
+        return False
+    for q in range(lstarts[c], lstarts[c + 1]):
+        k = litems[q]
+        if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
+            continue
+        if hit(pk, pf, k, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return True
+    return False
+
+
+@njit(**HOT)
+def _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf, lgrid, ldims, lstarts, litems, lplanes, zspan, shadows,
+           known_shadow):  # fmt: skip
+    """Colour of a hit (sun Lambert + hemisphere ambient + gloss, hard shadow, fog) and its edge key.
+
+    known_shadow: -1 casts the shadow ray; 0 or 1 takes the answer as given.
+    """
+    ox, oy, oz = cam[0], cam[1], cam[2]
+    px, py, pz = ox + t * dx, oy + t * dy, oz + t * dz
+    nx, ny, nz = normal(pk, pf, k, px, py, pz)
+    if nx * dx + ny * dy + nz * dz > 0.0:
+        nx, ny, nz = -nx, -ny, -nz
+    m = pk[k, 2]
+    cosv = max(abs(nx * dx + ny * dy + nz * dz), 0.2)
+    footprint = t * cam[16] / (clen * cosv)
+    ar, ag, ab, cls = texture(mp[m], mf, m, px, py, pz, nx, ny, nz, footprint)
+    lx, ly, lz = light[0], light[1], light[2]
+    ndl = nx * lx + ny * ly + nz * lz
+    lit = 0.0
+    shadowed = 0
+    if ndl > 0.0:
+        lit = ndl
+        if known_shadow >= 0:
+            shadowed = known_shadow
+            if shadowed:
+                lit = 0.0
+        elif shadows:
+            eps = SHADOW_EPS * (1.0 + t)
+            if _in_shadow(px + nx * eps, py + ny * eps, pz + nz * eps, k, light, pk, pf, lgrid, ldims, lstarts, litems, lplanes, zspan):
+                lit = 0.0
+                shadowed = 1
+    hemi = 0.8 + 0.2 * nz
+    r = ar * (light[6] * hemi + light[3] * lit)
+    g = ag * (light[7] * hemi + light[4] * lit)
+    b = ab * (light[8] * hemi + light[5] * lit)
+    gloss = mf[m, 7]
+    if gloss > 0.0 and lit > 0.0:
+        hx, hy, hz = _unit(lx - dx, ly - dy, lz - dz)
+        spec = gloss * max(nx * hx + ny * hy + nz * hz, 0.0) ** 48
+        r += light[3] * spec
+        g += light[4] * spec
+        b += light[5] * spec
+    fog = light[15]
+    if fog > 0.0:
+        fa = 1.0 - math.exp(-fog * t)
+        r = r * (1.0 - fa) + light[12] * fa
+        g = g * (1.0 - fa) + light[13] * fa
+        b = b * (1.0 - fa) + light[14] * fa
+    key = (np.int64(k) * 2 + shadowed) * 4 + cls
+    return r, g, b, key
+
+
+@njit(inline="always", **JIT)
+def _u8(x):
+    if x <= 0.0:
+        return np.uint8(0)
+    if x >= 1.0:
+        return np.uint8(255)
+    return np.uint8(int(x * 255.0 + 0.5))
+
+
+@njit(**HOT)
+def _render_tile(
+    ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key,
+):  # fmt: skip
+    ntx = (width + tile - 1) // tile
+    ty = ti // ntx
+    tx = ti - ty * ntx
+    s, e = starts[ti], starts[ti + 1]
+    for j in range(ty * tile, min(height, ty * tile + tile)):
+        for i in range(tx * tile, min(width, tx * tile + tile)):
+            t, k, bits, dx, dy, dz, clen = _primary(cam, i + 0.5, j + 0.5, s, e, items, pk, pf)
+            sil[j, i] = bits
+            if k < 0:
+                r, g, b = _sky(light, dx, dy, dz)
+                depth[j, i] = np.float32(INF)
+                ids[j, i] = 0
+                key[j, i] = -1
+            else:
+                r, g, b, kk = _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf,
+                                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, -1)
+                depth[j, i] = np.float32(t / clen)
+                ids[j, i] = np.uint8(min(pk[k, 1], 255))
+                key[j, i] = kk
+            rgb[j, i, 0] = _u8(r)
+            rgb[j, i, 1] = _u8(g)
+            rgb[j, i, 2] = _u8(b)
+
+
+@njit(parallel=True, **JIT)
+def render_tiles(
+    order, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key,
+):  # fmt: skip
+    """Centre sample of every pixel: colour, depth, nearest instance, subject bits, edge key.
+
+    The per-tile work runs in a function compiled without reference counting:
+    numba would otherwise update the shared arrays' counts atomically on every
+    inner call, which costs more than the ray casting and stops two threads scaling.
+    """
+    for oi in prange(order.shape[0]):
+        _render_tile(order[oi], width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key)
+
+
+@njit(**HOT)
+def _antialias_tile(
+    ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets,
+):  # fmt: skip
+    ntx = (width + tile - 1) // tile
+    ns = offsets.shape[0]
+    ty = ti // ntx
+    tx = ti - ty * ntx
+    s, e = starts[ti], starts[ti + 1]
+    count = 0
+    for j in range(ty * tile, min(height, ty * tile + tile)):
+        for i in range(tx * tile, min(width, tx * tile + tile)):
+            kc = key[j, i]
+            edge = (
+                (i > 0 and key[j, i - 1] != kc)
+                or (i + 1 < width and key[j, i + 1] != kc)
+                or (j > 0 and key[j - 1, i] != kc)
+                or (j + 1 < height and key[j + 1, i] != kc)
+            )
+            if not edge:
+                continue
+            count += 1
+            # only a texture cell boundary inside one surface: re-sample the texture, not the scene
+            surface = kc >= 0
+            if surface:
+                ks = kc // 4
+                surface = (
+                    (i == 0 or key[j, i - 1] // 4 == ks)
+                    and (i + 1 == width or key[j, i + 1] // 4 == ks)
+                    and (j == 0 or key[j - 1, i] // 4 == ks)
+                    and (j + 1 == height or key[j + 1, i] // 4 == ks)
+                )
+            ar = ag = ab = 0.0
+            for q in range(ns):
+                sx, sy = i + 0.5 + offsets[q, 0], j + 0.5 + offsets[q, 1]
+                k = -1
+                if surface:
+                    dx, dy, dz, clen = _ray(cam, sx, sy)
+                    k = kc // 8
+                    t = hit(pk, pf, k, cam[0], cam[1], cam[2], dx, dy, dz, NEAR * clen)
+                    if t < INF:
+                        r, g, b, _kk = _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf,
+                                             lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, (kc // 4) % 2)
+                    else:
+                        k = -1
+                if k < 0:
+                    t, k, _bits, dx, dy, dz, clen = _primary(cam, sx, sy, s, e, items, pk, pf)
+                    if k < 0:
+                        r, g, b = _sky(light, dx, dy, dz)
+                    else:
+                        r, g, b, _kk = _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf,
+                                             lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, -1)
+                ar += min(max(r, 0.0), 1.0)
+                ag += min(max(g, 0.0), 1.0)
+                ab += min(max(b, 0.0), 1.0)
+            rgb[j, i, 0] = _u8(ar / ns)
+            rgb[j, i, 1] = _u8(ag / ns)
+            rgb[j, i, 2] = _u8(ab / ns)
+    return count
+
+
+@njit(parallel=True, **JIT)
+def antialias_tiles(
+    order, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets, edges,
+):  # fmt: skip
+    """Re-shade pixels whose edge key differs from a 4-neighbour's with rotated-grid samples."""
+    for oi in prange(order.shape[0]):
+        ti = order[oi]
+        edges[ti] = _antialias_tile(ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+                                    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets)
+
+
+@njit(**HOT)
+def _render_frame_serial(
+    width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, antialias, offsets, rgb, depth, ids, sil, key,
+):  # fmt: skip
+    n_tiles = starts.shape[0] - 1
+    for ti in range(n_tiles):
+        _render_tile(ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key)
+    count = 0
+    if antialias:
+        for ti in range(n_tiles):
+            count += _antialias_tile(ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
+                                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets)
+    return count
+
+
+@njit(parallel=True, **JIT)
+def render_batch(
+    width, height, tile, starts, items, pk, pf, mp, mf, cams, light,
+    lgrids, ldims, lstarts, lso, litems, lplanes, lpo, zspan, shadows, antialias, offsets,
+    rgb, depth, ids, sil, key, edges,
+):  # fmt: skip
+    """Several frames at once, one frame per thread: no synchronisation inside a frame, so a
+    busy machine that takes a core away stalls one frame, not every tile of every frame.
+
+    Per-frame arrays are stacked ([B, ...]); primitive, material and item indices are global
+    into the concatenated arrays; lstarts/lplanes of frame b are [lso[b]:lso[b+1]], [lpo[b]:lpo[b+1]].
+    """
+    for b in prange(cams.shape[0]):
+        edges[b] = _render_frame_serial(
+            width, height, tile, starts[b], items, pk, pf, mp, mf, cams[b], light,
+            lgrids[b], ldims[b], lstarts[lso[b]:lso[b + 1]], litems, lplanes[lpo[b]:lpo[b + 1]], zspan,
+            shadows, antialias, offsets, rgb[b], depth[b], ids[b], sil[b], key[b],
+        )  # fmt: skip
+
+
+@njit(**JIT)
+def cast_rays(pk, pf, origins, dirs, tmin):
+    """Nearest hit (t, prim) for explicit unit rays, testing every primitive (for tests and picking)."""
+    n = origins.shape[0]
+    ts = np.full(n, INF)
+    ks = np.full(n, -1, np.int64)
+    for r in range(n):
+        for k in range(pk.shape[0]):
+            t = hit(pk, pf, k, origins[r, 0], origins[r, 1], origins[r, 2], dirs[r, 0], dirs[r, 1], dirs[r, 2], tmin)
+            if t < ts[r]:
+                ts[r] = t
+                ks[r] = k
+    return ts, ks

@@ -1,0 +1,108 @@
+"""Contact sheet of a clip: frames across time with each subject's mask outlined.
+
+A person checks at a glance that subjects walk where the masks say, leave the
+frame and come back: every tile is labelled with its frame number and, per
+subject, whether it is visible, hidden (in frame but covered) or out of frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from hmworld.atomic import atomic_path
+from hmworld.clip import is_complete, read_clip
+from hmworld.errors import UserError
+from hmworld.render.video import read_video
+
+# outline colours of subjects 1..3 (then cycling): bright and unlike scene colours
+SUBJECT_COLORS = np.array([[255, 40, 200], [0, 230, 255], [255, 200, 0], [120, 255, 60]], dtype=np.uint8)
+LABEL_H = 14
+
+
+def outline(mask: np.ndarray, width: int = 1) -> np.ndarray:
+    """Pixels of `mask` [H,W] that touch a pixel outside it (4-neighbourhood), grown `width` px."""
+    m = np.pad(mask, 1, constant_values=False)
+    inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    edge = mask & ~inner
+    for _ in range(width - 1):
+        e = np.pad(edge, 1, constant_values=False)
+        edge = e[1:-1, 1:-1] | e[:-2, 1:-1] | e[2:, 1:-1] | e[1:-1, :-2] | e[1:-1, 2:]
+    return edge
+
+
+def draw_outlines(rgb: np.ndarray, ids: np.ndarray, n_subjects: int, width: int = 1) -> np.ndarray:
+    """Copy of an RGB frame with each subject's visible mask outlined in its colour."""
+    out = rgb.copy()
+    for k in range(n_subjects):
+        edge = outline(ids == k + 1, width)
+        out[edge] = SUBJECT_COLORS[k % len(SUBJECT_COLORS)]
+    return out
+
+
+def pick_frames(total: int, count: int) -> np.ndarray:
+    """`count` frame indices spread evenly from the first to the last frame."""
+    count = max(1, min(count, total))
+    return np.unique(np.round(np.linspace(0, total - 1, count)).astype(int))
+
+
+def _state(visible: int, silhouette: int | None) -> str:
+    if visible > 0:
+        return "vis"
+    if silhouette is not None and silhouette > 0:
+        return "hid"
+    return "out" if silhouette is not None else "—"
+
+
+def contact_sheet(clip_path: str | Path, frames: int = 12, columns: int = 4, scale: float = 1.0) -> Image.Image:
+    """The sheet as an image: `frames` tiles in rows of `columns`, each labelled."""
+    clip_path = Path(clip_path)
+    if not is_complete(clip_path):
+        raise UserError(f"{str(clip_path)!r} is not a complete clip folder (no clip.json)")
+    if frames < 1 or columns < 1 or not scale > 0:
+        raise UserError(f"frames and columns must be at least 1 and scale positive; got {frames}, {columns}, {scale}")
+    rec = read_clip(clip_path)
+    shot = rec.shot
+    idx = pick_frames(shot.frames, frames)
+    rgb = read_video(rec.video_path, idx)
+    ids = rec.load_instances()[idx]
+    vis = rec.measured.visible_pixels
+    sil = rec.measured.silhouette_pixels
+    tw, th = max(1, round(shot.width * scale)), max(1, round(shot.height * scale))
+    cols = min(columns, len(idx))
+    rows = -(-len(idx) // cols)
+    sheet = Image.new("RGB", (cols * tw, rows * (th + LABEL_H)), (24, 24, 24))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    line = max(1, round(min(shot.width, shot.height) / 240))
+    for j, t in enumerate(idx):
+        tile = Image.fromarray(draw_outlines(rgb[j], ids[j], shot.n_subjects, line))
+        if (tw, th) != (shot.width, shot.height):
+            tile = tile.resize((tw, th), Image.BILINEAR)
+        x, y = (j % cols) * tw, (j // cols) * (th + LABEL_H)
+        sheet.paste(tile, (x, y + LABEL_H))
+        draw.text((x + 3, y + 1), f"t={t}", fill=(230, 230, 230), font=font)
+        cx = x + 44
+        for k in range(shot.n_subjects):
+            s = _state(int(vis[k, t]), None if sil is None else int(sil[k, t]))
+            draw.text((cx, y + 1), f"{k + 1}:{s}", fill=tuple(int(c) for c in SUBJECT_COLORS[k % len(SUBJECT_COLORS)]), font=font)
+            cx += 44
+    return sheet
+
+
+def write_contact_sheet(
+    clip_path: str | Path, out: str | Path, frames: int = 12, columns: int = 4, scale: float = 1.0
+) -> Path:
+    """Write the contact sheet as PNG, atomically."""
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"contact sheet {str(out)!r} must be a .png file")
+    sheet = contact_sheet(clip_path, frames, columns, scale)
+    try:
+        with atomic_path(out) as tmp:
+            sheet.save(tmp, format="PNG")
+    except OSError as e:
+        raise UserError(f"cannot write {str(out)!r}: {e.strerror or e}") from None
+    return out
