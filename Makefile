@@ -17,8 +17,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The main job: a small dataset end to end with the embedded renderer
+# (plan → render → events → captions → parquet + card → validate). Resumable.
 demo: $(STAMP)
-	$(BIN)/hmworld plan --out $(DEMO)/plan.parquet --scenes park,beach,city_street --clips 6 --seed 0
+	$(BIN)/hmworld plan --out $(DEMO)/plan.parquet --scenes park,beach,city_street,farmyard,village_square --clips 10 --seed 0
+	$(BIN)/hmworld render --plan $(DEMO)/plan.parquet --out $(DEMO) --workers 2
+	$(BIN)/hmworld filter-events $(DEMO)
+	$(BIN)/hmworld caption $(DEMO)
+	$(BIN)/hmworld package $(DEMO)
+	$(BIN)/hmworld validate $(DEMO)
+	$(BIN)/hmworld preview "$$(ls -d $(DEMO)/clips/*/ | head -n 1)" --out $(DEMO)/preview.png
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,7 +25,9 @@ app = typer.Typer(
 def main() -> None:
     """Console-script entry: user mistakes exit 2 with one line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
@@ -115,3 +117,331 @@ def plan_cmd(
         f"{s['paths']} paths, {s['cameras']} camera trajectories, {s['placements']} placements; "
         f"group sizes {s['group_sizes']}"
     )
+
+
+@app.command("render")
+def render_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Dataset folder; clips go to OUT/clips/<clip_id>/.")],
+    scene: Annotated[str | None, typer.Option("--scene", help="Render a fresh plan of this scene (see `hmworld catalog scenes`).")] = None,
+    plan_file: Annotated[Path | None, typer.Option("--plan", help="Render rows of this plan manifest (parquet) instead.")] = None,
+    clips: Annotated[int | None, typer.Option(help="Clips to plan (default 8), or the first N rows of --plan.")] = None,
+    resolution: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT, even numbers (default 416x240; HM-World is 832x480).")] = None,
+    fps: Annotated[int | None, typer.Option(help="Frames per second (default 15).")] = None,
+    frames: Annotated[int | None, typer.Option(help="Frames per clip (default 150).")] = None,
+    seed: Annotated[int, typer.Option(help="Plan seed for --scene.")] = 0,
+    workers: Annotated[int, typer.Option(help="Local worker processes, each rendering whole clips.")] = 1,
+    backend: Annotated[str, typer.Option(help="Render backend: builtin or ue5.")] = "builtin",
+    antialias: Annotated[bool, typer.Option("--antialias/--no-antialias", help="builtin: 4-sample anti-aliasing of edges.")] = True,
+    ue_project: Annotated[Path | None, typer.Option("--ue-project", help="ue5: the .uproject with the levels, meshes and animations.")] = None,
+    ue_assets: Annotated[Path | None, typer.Option("--ue-assets", help="ue5: asset map TOML (template: manifests/ue5_assets.toml).")] = None,
+    ue_editor: Annotated[Path | None, typer.Option("--ue-editor", help="ue5: the UnrealEditor-Cmd executable (default: $UE_EDITOR).")] = None,
+    ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds before a hung editor is killed.")] = 1800.0,
+    ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts for a crashed or hung editor.")] = 2,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Render clips (rgb.mp4, instances.npz, clip.json); a re-run skips complete clips and redoes partial ones."""
+    from hmworld.options import parse_resolution
+    from hmworld.render.runner import render_rows, select_rows
+
+    size = parse_resolution(resolution) if resolution is not None else None
+    rows = select_rows(scene=scene, plan_file=plan_file, clips=clips, seed=seed, frames=frames, fps=fps, size=size)
+    options = {"antialias": antialias} if backend == "builtin" else {}
+    if backend == "ue5":
+        from hmworld.render.ue5 import backend_options
+
+        options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
+                                  ue_timeout=ue_timeout, ue_retries=ue_retries)
+    summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
+    typer.echo(summary.format())
+
+
+@app.command("ue5-assets")
+def ue5_assets_cmd(
+    check: Annotated[Path | None, typer.Option("--check", help="Validate an asset map and list the ids it leaves unmapped.")] = None,
+    template: Annotated[Path | None, typer.Option("--template", help="Write the template (all scenes and subjects) here.")] = None,
+) -> None:
+    """The UE5 asset map: write the template to fill in, or check a filled-in one."""
+    from hmworld.render.ue5_assets import check_report, write_template
+
+    if check is None and template is None:
+        raise UserError("give --check FILE (validate a map) or --template FILE (write the template)")
+    if template is not None:
+        typer.echo(f"wrote {write_template(template)}")
+    if check is not None:
+        typer.echo(check_report(check))
+
+
+@app.command("preview")
+def preview_cmd(
+    clip: Annotated[Path, typer.Argument(help="A clip folder (OUT/clips/<clip_id>).")],
+    out: Annotated[Path, typer.Option("--out", help="Contact sheet to write (.png).")],
+    frames: Annotated[int, typer.Option(help="Frames on the sheet, spread over the clip.")] = 12,
+    columns: Annotated[int, typer.Option(help="Frames per row.")] = 4,
+    scale: Annotated[float, typer.Option(help="Size of each frame relative to the video.")] = 1.0,
+) -> None:
+    """Write a contact sheet of a clip: frames across time with subject masks outlined."""
+    from hmworld.render.preview import write_contact_sheet
+
+    typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+
+
+def _refresh_dataset_meta(root: Path) -> None:
+    """After a stage rewrote a packaged dataset's tables: rebuild meta/info.json and the card from them."""
+    from hmworld.dataset.card import write_meta
+    from hmworld.dataset.splits import SplitRule
+    from hmworld.dataset.tables import read_info
+
+    info = read_info(root)
+    write_meta(root, SplitRule.from_dict(info.get("split_rule", {})), info.get("license", "apache-2.0"), info.get("name"))
+
+
+@app.command("filter-events")
+def filter_events_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder (clips/<clip_id>/clip.json, or a packaged dataset).")],
+    min_frames: Annotated[int, typer.Option("--min-frames", help="K: frames a state must hold to count (hysteresis).")] = 3,
+    min_hidden_frames: Annotated[int, typer.Option("--min-hidden-frames", help="A clip passes with an exit–entry pair hidden at least this many frames.")] = 1,
+    visible_frac: Annotated[float, typer.Option("--visible-frac", help="Visible with at least this fraction of the image area in visible pixels.")] = 2e-4,
+    in_frame_frac: Annotated[float, typer.Option("--in-frame-frac", help="In frame (occluded when unseen) with at least this fraction of the image area in silhouette pixels.")] = 2e-4,
+    box_fill: Annotated[float, typer.Option("--box-fill", help="Without silhouettes (UE5): share of its projected box a subject covers.")] = 0.5,
+    drop: Annotated[bool, typer.Option("--drop", help="Remove clips without an exit–entry pair (default: mark them passed=false).")] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip clips with bad data (named on stderr) and process the others.")] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Also print the full statistics tables.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary (with statistics) as JSON.")] = False,
+) -> None:
+    """Find when each subject leaves the frame and comes back; keep clips with an exit–entry pair."""
+    import json
+
+    from hmworld.events import EventParams, filter_events
+    from hmworld.events_stats import format_stats
+
+    params = EventParams(
+        visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
+        min_frames=min_frames, min_hidden_frames=min_hidden_frames,
+    )
+    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=_refresh_dataset_meta)
+    for _, problem in summary.errors:
+        typer.echo(f"error: {problem}", err=True)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=1))
+    else:
+        typer.echo(summary.format())
+        if stats:
+            typer.echo(format_stats(summary.stats))
+    if summary.errors:
+        raise UserError(f"{len(summary.errors)} clip(s) skipped for bad data (named above); the others were processed")
+
+
+@app.command("event-stats")
+def event_stats_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder that filter-events has run on.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
+) -> None:
+    """Statistics of exit/entry events: kept fraction, pairs per clip, hidden intervals, per scene and camera."""
+    import json
+
+    from hmworld.events_filter import dataset_stats
+    from hmworld.events_stats import format_stats
+
+    s = dataset_stats(dataset_dir)
+    typer.echo(json.dumps(s, indent=1) if as_json else format_stats(s))
+
+
+@app.command("caption")
+def caption_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder with rendered clips.")],
+    captioner: Annotated[str, typer.Option(help="template (offline, from metadata) or minicpm-v (reads the frames).")] = "template",
+    model: Annotated[str | None, typer.Option(help="minicpm-v: hub id or local folder (default openbmb/MiniCPM-V-4.6).")] = None,
+    device: Annotated[str, typer.Option(help="minicpm-v: auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="minicpm-v: auto, bfloat16, float16 or float32.")] = "auto",
+    max_frames: Annotated[int, typer.Option(help="minicpm-v: frames per clip, sampled uniformly.")] = 16,
+    max_new_tokens: Annotated[int, typer.Option(help="minicpm-v: longest caption, in tokens.")] = 256,
+    batch_size: Annotated[int, typer.Option(help="Clips per batch; captions are written after every batch.")] = 8,
+    prompt: Annotated[str | None, typer.Option(help="minicpm-v: replace the HM-World-style instruction ({n} frames, {seconds} s).")] = None,
+    download: Annotated[bool, typer.Option("--download", help="minicpm-v: fetch the model from the hub if it is not cached.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Caption again clips that already have caption.json.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
+    from hmworld.caption import CaptionSettings, caption_dataset
+
+    settings = CaptionSettings(
+        model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
+        download=download, prompt=prompt,
+    )
+    summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
+    typer.echo(summary.format(captioner))
+    if summary.empty:
+        typer.echo(f"error: {summary.empty} clip(s) got an empty caption and still have none; run again to retry", err=True)
+        raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------- dataset (hmworld.dataset)
+
+
+def _held_out(kind: str, values: list[str] | None, default: tuple[str, ...], allowed: list[str]) -> tuple[str, ...]:
+    """Comma lists of catalog ids; none → the default; the word 'none' → nothing held out."""
+    from hmworld.options import parse_ids
+
+    if values is None:
+        return default
+    if [v.strip().lower() for v in values] == ["none"]:
+        return ()
+    return tuple(parse_ids(kind, values, allowed))
+
+
+@app.command("package")
+def package_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="Folder holding clips/<clip_id>/ (rendered, events optional).")],
+    test_scenes: Annotated[list[str] | None, typer.Option("--test-scenes", help="Held-out scene ids for the test split, comma-separated; 'none' for none (default: village_square).")] = None,
+    test_subjects: Annotated[list[str] | None, typer.Option("--test-subjects", help="Held-out subject ids; 'none' for none (default: woman_tennis,goose).")] = None,
+    test_fraction: Annotated[float, typer.Option("--test-fraction", help="Share of the other clips also put in test, by a seeded hash of the clip id.")] = 0.02,
+    split_seed: Annotated[int, typer.Option("--split-seed", help="Seed of that hash.")] = 0,
+    shard_rows: Annotated[int, typer.Option("--shard-rows", help="Clips per parquet shard.")] = 1000,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip broken or incomplete clips (listed) instead of refusing.")] = False,
+    passed_only: Annotated[bool, typer.Option("--passed-only", help="Leave out clips without an exit–entry pair.")] = False,
+    license: Annotated[str, typer.Option("--license", help="Licence stated in the dataset card.")] = "apache-2.0",
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name in the card (default: the folder name).")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Processes reading clip folders.")] = 1,
+) -> None:
+    """Write parquet tables, meta/info.json and a dataset card so `datasets.load_dataset(DIR)` opens the clips."""
+    from hmworld.catalog import SCENES, SUBJECTS
+    from hmworld.dataset import SplitRule, package
+    from hmworld.dataset.splits import DEFAULT_TEST_SCENES, DEFAULT_TEST_SUBJECTS
+
+    rule = SplitRule(
+        _held_out("scene", test_scenes, DEFAULT_TEST_SCENES, list(SCENES)),
+        _held_out("subject", test_subjects, DEFAULT_TEST_SUBJECTS, list(SUBJECTS)),
+        test_fraction,
+        split_seed,
+    )
+    report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
+                     license=license, name=name, workers=workers)
+    typer.echo(report.format())
+
+
+@app.command("validate")
+def validate_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder.")],
+    quick: Annotated[bool, typer.Option("--quick", help="Count video packets instead of decoding every frame.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Processes checking videos.")] = 1,
+) -> None:
+    """Check that every video decodes with its stated frames and size, arrays agree, and paths exist."""
+    from hmworld.dataset.validate import validate
+
+    report = validate(dataset_dir, quick=quick, workers=workers)
+    typer.echo(report.format())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write sample1..N/ and caption.txt into.")],
+    format: Annotated[str, typer.Option("--format", help="Layout to write: hmworld (the official HM-World folders).")] = "hmworld",
+    split: Annotated[str | None, typer.Option("--split", help="train or test (default: both, train first).")] = None,
+    size: Annotated[str, typer.Option("--size", help="WIDTHxHEIGHT of the exported videos and masks.")] = "832x480",
+    passed_only: Annotated[bool, typer.Option("--passed-only", help="Only clips with an exit–entry pair.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
+) -> None:
+    """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
+    from hmworld.dataset.hmworld_export import export_hmworld
+    from hmworld.errors import check_choice
+    from hmworld.options import parse_resolution
+
+    check_choice("export format", format, ["hmworld"])
+    width, height = parse_resolution(size)
+    r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit)
+    typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} (sample1..{r.samples}, caption.txt)")
+
+
+@app.command("import-hmworld")
+def import_hmworld_cmd(
+    src: Annotated[Path, typer.Argument(help="HM-World folder: sample<i>/ folders + caption.txt, or HyDRA examples (<i>.mp4 + cam<i>.json).")],
+    out: Annotated[Path, typer.Option("--out", help="Dataset folder to create clips/<clip_id>/ in.")],
+    hfov: Annotated[float, typer.Option("--hfov", help="Horizontal field of view in degrees (HM-World publishes none).")] = 90.0,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip samples that cannot be read (listed).")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Import at most this many samples.")] = None,
+    do_package: Annotated[bool, typer.Option("--package/--no-package", help="Package the imported clips afterwards.")] = True,
+) -> None:
+    """Read the official HM-World layout into our clip folders (and package them)."""
+    from hmworld.dataset import package
+    from hmworld.dataset.hmworld_import import import_hmworld
+
+    r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
+    typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")
+    for p in r.skipped:
+        typer.echo(f"skipped {p.clip}: {p.message}", err=True)
+    if do_package and r.clips:
+        typer.echo(package(out, keep_going=keep_going).format())
+
+
+@app.command("train")
+def train_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder: run.json, checkpoints/, log.csv, tb/. Resumed if it holds checkpoints.")],
+    model: Annotated[str, typer.Option("--model", help="hydra, full-context or fov-retrieval.")] = "hydra",
+    config: Annotated[str, typer.Option("--config", help="Named size: tiny (CPU smoke run), small (one GPU), base (paper; needs --vae).")] = "tiny",
+    steps: Annotated[int, typer.Option(help="Total optimizer steps (a resumed run continues up to this).")] = 1000,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Clips per step per process.")] = 2,
+    lr: Annotated[float | None, typer.Option(help="AdamW learning rate (default: tiny 1e-3, small 3e-4, base 1e-4).")] = None,
+    warmup: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 0,
+    seed: Annotated[int, typer.Option(help="Same seed, same run: init, data order, noise.")] = 0,
+    save_every: Annotated[int, typer.Option("--save-every", help="Checkpoint every N steps (and at the end).")] = 500,
+    log_every: Annotated[int, typer.Option("--log-every", help="Log every N steps.")] = 10,
+    keep: Annotated[int, typer.Option(help="Checkpoints to keep.")] = 3,
+    grad_checkpoint: Annotated[bool, typer.Option("--grad-checkpoint", help="Recompute block activations in backward to save memory.")] = False,
+    workers: Annotated[int, typer.Option(help="DataLoader worker processes.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    split: Annotated[str, typer.Option(help="Dataset split to train on.")] = "train",
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue from the newest checkpoint in --out.")] = True,
+    latent: Annotated[str | None, typer.Option(help="pixel or wan-vae (default: the config's).")] = None,
+    vae: Annotated[Path | None, typer.Option(help="Local diffusers AutoencoderKLWan folder (latent wan-vae).")] = None,
+    text: Annotated[str | None, typer.Option(help="Caption conditioning: none, hash, or a local transformers text-encoder folder.")] = None,
+    frames: Annotated[int | None, typer.Option(help="Frames sampled per clip; first half is context.")] = None,
+    size: Annotated[str | None, typer.Option(help="Frame size HxW, e.g. 96x160.")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="hydra: compressed memory frames retrieved per query frame.")] = None,
+    local_window: Annotated[int | None, typer.Option("--local-window", help="hydra: full-resolution frames around each query frame.")] = None,
+    tokenizer_kernel: Annotated[str | None, typer.Option("--tokenizer-kernel", help="hydra: memory tokenizer kernel TxHxW in tokens (2x2x2, 1x4x4, 2x8x8).")] = None,
+    fov_k: Annotated[int | None, typer.Option("--fov-k", help="fov-retrieval: context frames kept.")] = None,
+) -> None:
+    """Train a HyDRA model or a baseline on an hmworld dataset (multi-GPU: torchrun --nproc_per_node N -m hmworld train …)."""
+    from hmworld.hydra.config import model_config, parse_kernel, parse_size
+    from hmworld.hydra.train import TrainOptions, train
+
+    cfg = model_config(
+        config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
+        frame_size=parse_size(size) if size else None, top_k=top_k, local_window=local_window,
+        tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel else None, fov_k=fov_k,
+    )  # fmt: skip
+    opts = TrainOptions(
+        out=out, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
+        log_every=log_every, keep=keep, grad_checkpoint=grad_checkpoint, workers=workers, device=device,
+        split=split, resume=resume,
+    )  # fmt: skip
+    train(data, cfg, opts, log=typer.echo)
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    run: Annotated[list[Path], typer.Option("--run", help="Run folder; repeat for a side-by-side table.")],
+    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
+    split: Annotated[str, typer.Option(help="Dataset split to score.")] = "test",
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for eval.json, eval.md and samples/.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Euler sampling steps (default: the run's config).")] = None,
+    max_clips: Annotated[int | None, typer.Option("--max-clips", help="Score at most this many clips.")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Clips generated at once.")] = 1,
+    seed: Annotated[int, typer.Option(help="Noise seed (the same for every run).")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    lpips: Annotated[Path | None, typer.Option(help="Folder with alexnet-owt-7be5be79.pth and lpips' alex.pth.")] = None,
+    clip: Annotated[Path | None, typer.Option(help="Local transformers CLIP folder for the subject-feature score.")] = None,
+    samples: Annotated[int, typer.Option(help="Clips per run saved to OUT/samples as PNG (truth over generated).")] = 0,
+) -> None:
+    """Generate target frames from context + cameras and print quality and subject-consistency per run."""
+    from hmworld.hydra.evaluate import EvalOptions, evaluate
+
+    opts = EvalOptions(
+        split=split, steps=steps, max_clips=max_clips, batch_size=batch_size, seed=seed, device=device,
+        lpips=lpips, clip=clip, out=out, samples=samples,
+    )  # fmt: skip
+    evaluate(run, data, opts, log=typer.echo)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# Keep `datasets`/`transformers` caches out of the user's home, and never reach for a hub.
+# Set before any test module imports those libraries (they read the environment on import).
+_HF_HOME = Path(tempfile.mkdtemp(prefix="hmworld-tests-hf-"))
+os.environ["HF_HOME"] = str(_HF_HOME)
+os.environ["HF_DATASETS_CACHE"] = str(_HF_HOME / "datasets")
+os.environ["HF_HUB_OFFLINE"] = "1"
+atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 HYDRA_EXAMPLES = REPO.parent / "shared" / "fixtures" / "hydra-examples"
