@@ -34,11 +34,11 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except typer.Abort:  # click turns Ctrl-C inside a command into Abort
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(1)
     except Exception as e:  # click usage errors carry their own exit code
         import click
 
@@ -153,6 +153,8 @@ def render_cmd(
                                   ue_timeout=ue_timeout, ue_retries=ue_retries)
     summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
     typer.echo(summary.format())
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 @app.command("ue5-assets")

@@ -16,6 +16,7 @@ import shutil
 import signal
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ class RunSummary:
     frames: int
     seconds: float
     clip_ids: tuple[str, ...] = field(default=())
+    failed: tuple[tuple[str, str], ...] = field(default=())  # (clip_id, last line of its error)
 
     @property
     def fps(self) -> float:
@@ -46,8 +48,14 @@ class RunSummary:
         parts = [f"{self.rendered} clip(s) rendered", f"{self.skipped} already complete"]
         if self.redone:
             parts.append(f"{self.redone} partial redone")
+        if self.failed:
+            parts.append(f"{len(self.failed)} FAILED")
         rate = f" ({self.frames} frames, {self.fps:.1f} frames/s)" if self.rendered else ""
-        return f"{', '.join(parts)} of {self.planned} planned{rate} in {self.out / CLIPS_DIR}"
+        lines = [f"{', '.join(parts)} of {self.planned} planned{rate} in {self.out / CLIPS_DIR}"]
+        lines += [f"failed: {clip_id}: {error}" for clip_id, error in self.failed]
+        if self.failed:
+            lines.append(f"full tracebacks in {self.out / FAILURE_LOG}; re-run the same command to retry them")
+        return "\n".join(lines)
 
 
 def check_output_dir(out: str | Path) -> Path:
@@ -116,16 +124,25 @@ def _init_worker(backend_name: str, options: dict[str, Any], out: str, threads: 
     _STATE["out"] = Path(out)
 
 
-def _render_row(row: dict[str, Any]) -> tuple[str, int, float]:
+def _render_row(row: dict[str, Any]) -> tuple[str, int, float, str | None]:
+    """Render one clip; a failure of this clip alone comes back as its traceback, not an exception.
+
+    A UserError (bad setup: a missing asset, say) still stops the whole run.
+    """
     from hmworld.plan import materialise
 
     start = time.perf_counter()
     shot = materialise(row)
-    _STATE["backend"].render_clip(shot, clip_dir(_STATE["out"], shot.clip_id))
-    return shot.clip_id, shot.frames, time.perf_counter() - start
+    try:
+        _STATE["backend"].render_clip(shot, clip_dir(_STATE["out"], shot.clip_id))
+    except UserError:
+        raise
+    except Exception:
+        return shot.clip_id, 0, time.perf_counter() - start, traceback.format_exc()
+    return shot.clip_id, shot.frames, time.perf_counter() - start, None
 
 
-def _run(todo: list[dict[str, Any]], backend: str, options: dict[str, Any], out: Path, workers: int) -> Iterator[tuple[str, int, float]]:
+def _run(todo: list[dict[str, Any]], backend: str, options: dict[str, Any], out: Path, workers: int) -> Iterator[tuple[str, int, float, str | None]]:
     if workers <= 1 or len(todo) <= 1:
         _init_worker(backend, options, str(out), None)
         for row in todo:
@@ -167,15 +184,29 @@ def render_rows(
     frames = 0
     done: list[str] = []
     bar = _progress(progress, len(todo))
+    failed: list[tuple[str, str]] = []
     with bar as p:
         task = p.add_task("rendering", total=len(todo), fps="-")
-        for clip_id, n, _ in _run(todo, backend, dict(backend_options or {}), out, workers):
-            frames += n
-            done.append(clip_id)
+        for clip_id, n, _, error in _run(todo, backend, dict(backend_options or {}), out, workers):
+            if error is None:
+                frames += n
+                done.append(clip_id)
+            else:
+                failed.append((clip_id, error.strip().splitlines()[-1]))
+                _log_failure(out, clip_id, error)
             rate = frames / max(time.perf_counter() - start, 1e-9)
             p.update(task, advance=1, fps=f"{rate:.1f}")
     return RunSummary(out, len({str(r["clip_id"]) for r in rows}), len(done), skipped, redone, frames,
-                      time.perf_counter() - start, tuple(done))
+                      time.perf_counter() - start, tuple(done), tuple(failed))
+
+
+FAILURE_LOG = "render_errors.log"
+
+
+def _log_failure(out: Path, clip_id: str, error: str) -> None:
+    """Keep the whole traceback for whoever debugs it; the user sees one line per clip."""
+    with open(out / FAILURE_LOG, "a", encoding="utf-8") as f:
+        f.write(f"=== {clip_id} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n{error}\n")
 
 
 def _progress(enabled: bool, total: int):

@@ -202,3 +202,32 @@ def test_cli_renders_a_scene_and_reports_frames_per_second(tmp_path: Path) -> No
     rec = read_clip(clip)
     assert rec.shot.scene == "desert" and rec.backend["antialias"] is False
     assert np.array_equal(rec.measured.visible_pixels.shape, (rec.shot.n_subjects, 3))
+
+
+def test_a_clip_that_fails_is_reported_in_one_line_and_the_rest_still_render(tmp_path: Path) -> None:
+    from hmworld.render import get_backend, register_backend
+
+    rows = select_rows(scene="park", clips=3, frames=6, size=(64, 48))
+    doomed = rows[1]["clip_id"]
+
+    @register_backend("test-flaky")
+    class Flaky:
+        name, version = "test-flaky", "0"
+
+        def __init__(self, **options):
+            self.inner = get_backend("builtin", **options)
+
+        def render_clip(self, shot, out_dir):
+            if shot.clip_id == doomed:
+                (Path(out_dir)).mkdir(parents=True, exist_ok=True)
+                raise RuntimeError("editor crashed")
+            return self.inner.render_clip(shot, out_dir)
+
+    summary = render_rows(rows, tmp_path, backend="test-flaky", progress=False)
+    assert summary.rendered == 2 and [c for c, _ in summary.failed] == [doomed]
+    assert summary.failed[0][1] == "RuntimeError: editor crashed"
+    assert not is_complete(tmp_path / CLIPS_DIR / doomed)
+    text = summary.format()
+    assert f"failed: {doomed}: RuntimeError: editor crashed" in text and "Traceback" not in text
+    assert "Traceback" in (tmp_path / "render_errors.log").read_text()
+    assert len(list_clip_dirs(tmp_path)) == 2
