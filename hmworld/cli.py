@@ -187,16 +187,6 @@ def preview_cmd(
     typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
 
 
-def _refresh_dataset_meta(root: Path) -> None:
-    """After a stage rewrote a packaged dataset's tables: rebuild meta/info.json and the card from them."""
-    from hmworld.dataset.card import write_meta
-    from hmworld.dataset.splits import SplitRule
-    from hmworld.dataset.tables import read_info
-
-    info = read_info(root)
-    write_meta(root, SplitRule.from_dict(info.get("split_rule", {})), info.get("license", "apache-2.0"), info.get("name"))
-
-
 @app.command("filter-events")
 def filter_events_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder (clips/<clip_id>/clip.json, or a packaged dataset).")],
@@ -213,6 +203,7 @@ def filter_events_cmd(
     """Find when each subject leaves the frame and comes back; keep clips with an exit–entry pair."""
     import json
 
+    from hmworld.dataset.writer import refresh_meta
     from hmworld.events import EventParams, filter_events
     from hmworld.events_stats import format_stats
 
@@ -220,7 +211,7 @@ def filter_events_cmd(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
     )
-    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=_refresh_dataset_meta)
+    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=refresh_meta)
     for _, problem in summary.errors:
         typer.echo(f"error: {problem}", err=True)
     if as_json:
