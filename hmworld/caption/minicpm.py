@@ -232,20 +232,44 @@ class LoadedModel:
     family: str
 
 
-class NativeMiniCPMV:
-    """A transformers-native image-text-to-text model: processor → generate → decode, batched."""
+class _MiniCPMBase:
+    """What both MiniCPM-V families share: settings, prompt, device and how weights are placed."""
 
     id = CAPTIONER_ID
 
-    def __init__(self, settings: CaptionSettings, source: str, config: dict[str, Any], name: str = "") -> None:
-        torch = _torch()
-        from transformers import AutoModelForImageTextToText, AutoProcessor
-
+    def __init__(self, settings: CaptionSettings) -> None:
         self.settings = settings
         self.wants_frames = settings.max_frames
         self.template = settings.prompt or PROMPT
-        device = resolve_device(settings.device)
-        local = not settings.download
+        self.device = resolve_device(settings.device)
+        self.local = not settings.download
+        self._torch = _torch()
+
+    def _model_kwargs(self, config: dict[str, Any], **extra: Any) -> tuple[dict[str, Any], bool]:
+        kwargs: dict[str, Any] = {"dtype": resolve_dtype(self.settings.dtype, self.device),
+                                  "local_files_only": self.local, **extra}
+        quantized = bool(config.get("quantization_config"))
+        if quantized:  # bitsandbytes & co. place the weights themselves and refuse .to()
+            kwargs["device_map"] = self.device
+        return kwargs, quantized
+
+    def _place(self, model: Any, quantized: bool) -> Any:
+        return (model if quantized else model.to(self.device)).eval()
+
+    @staticmethod
+    def _require_frames(clips: Sequence[ClipInput]) -> None:
+        if any(c.frames is None for c in clips):
+            raise ValueError("the minicpm-v captioner needs frames for every clip")
+
+
+class NativeMiniCPMV(_MiniCPMBase):
+    """A transformers-native image-text-to-text model: processor → generate → decode, batched."""
+
+    def __init__(self, settings: CaptionSettings, source: str, config: dict[str, Any], name: str = "") -> None:
+        super().__init__(settings)
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        local = self.local
         try:
             self.processor = AutoProcessor.from_pretrained(source, local_files_only=local)
         except ImportError as e:
@@ -253,19 +277,15 @@ class NativeMiniCPMV:
                 raise UserError(f"model {name or source!r} needs torchvision for its video processor; install the "
                                 "torchvision build that matches your torch (pip install torchvision)") from None
             raise UserError(f"model {name or source!r} cannot load its processor: {' '.join(str(e).split())}") from None
-        kwargs: dict[str, Any] = {"dtype": resolve_dtype(settings.dtype, device), "local_files_only": local}
-        quantized = bool(config.get("quantization_config"))
-        if quantized:  # bitsandbytes & co. place the weights themselves and refuse .to()
-            kwargs["device_map"] = device
+        kwargs, quantized = self._model_kwargs(config)
         try:
             model = AutoModelForImageTextToText.from_pretrained(source, **kwargs)
         except ValueError as e:
             raise UserError(f"model {source!r} is not an image-text-to-text model transformers can load "
                             f"({str(e).splitlines()[0]})") from None
-        self.model = (model if quantized else model.to(device)).eval()
-        self.loaded = LoadedModel(name or source, device, "native")
+        self.model = self._place(model, quantized)
+        self.loaded = LoadedModel(name or source, self.device, "native")
         self.as_video = getattr(self.processor, "video_processor", None) is not None
-        self._torch = torch
 
     def inputs(self, clips: Sequence[ClipInput]) -> tuple[Any, list[str]]:
         """Processor tensors for a batch (left-padded for generation) and each clip's prompt."""
@@ -285,8 +305,7 @@ class NativeMiniCPMV:
         return batch.to(self.loaded.device), prompts
 
     def caption_batch(self, clips: Sequence[ClipInput]) -> list[Caption]:
-        if any(c.frames is None for c in clips):
-            raise ValueError("the minicpm-v captioner needs frames for every clip")
+        self._require_frames(clips)
         batch, prompts = self.inputs(clips)
         dtype = self.model.dtype
         for key, value in batch.items():  # pixels follow the model's dtype; ids and sizes stay integers
@@ -299,41 +318,25 @@ class NativeMiniCPMV:
         return [Caption(t, CAPTIONER_ID, p, self.loaded.source) for t, p in zip(texts, prompts, strict=True)]
 
 
-class RemoteCodeMiniCPMV:
+class RemoteCodeMiniCPMV(_MiniCPMBase):
     """MiniCPM-V 2.6 / 4.0 / 4.5 (and int4): their own code, their `.chat` API, a batch per call."""
 
-    id = CAPTIONER_ID
-
     def __init__(self, settings: CaptionSettings, source: str, config: dict[str, Any], name: str = "") -> None:
-        torch = _torch()
+        super().__init__(settings)
         from transformers import AutoModel, AutoProcessor, AutoTokenizer
 
-        self.settings = settings
-        self.wants_frames = settings.max_frames
-        self.template = settings.prompt or PROMPT
-        device = resolve_device(settings.device)
-        local = not settings.download
-        kwargs: dict[str, Any] = {
-            "trust_remote_code": True,
-            "dtype": resolve_dtype(settings.dtype, device),
-            "local_files_only": local,
-            "attn_implementation": "sdpa",
-        }
-        quantized = bool(config.get("quantization_config"))
-        if quantized:
-            kwargs["device_map"] = device
+        local = self.local
+        kwargs, quantized = self._model_kwargs(config, trust_remote_code=True, attn_implementation="sdpa")
         self.tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=True, local_files_only=local)
         model = AutoModel.from_pretrained(source, **kwargs)
-        self.model = (model if quantized else model.to(device)).eval()
+        self.model = self._place(model, quantized)
         self.processor = None
         if "processor" in inspect.signature(self.model.chat).parameters:  # 2.6 and later take one
             self.processor = AutoProcessor.from_pretrained(source, trust_remote_code=True, local_files_only=local)
-        self.loaded = LoadedModel(name or source, device, "remote")
-        self._torch = torch
+        self.loaded = LoadedModel(name or source, self.device, "remote")
 
     def caption_batch(self, clips: Sequence[ClipInput]) -> list[Caption]:
-        if any(c.frames is None for c in clips):
-            raise ValueError("the minicpm-v captioner needs frames for every clip")
+        self._require_frames(clips)
         prompts = [clip_prompt(c, self.template) for c in clips]
         msgs = [remote_messages(c.frames, p) for c, p in zip(clips, prompts, strict=True)]
         kwargs = remote_chat_kwargs(self.model.chat, self.settings.max_new_tokens, self.processor)

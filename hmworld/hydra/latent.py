@@ -12,6 +12,7 @@ stands for padded frame i × time_factor.
 
 from __future__ import annotations
 
+import abc
 from pathlib import Path
 
 import numpy as np
@@ -22,25 +23,28 @@ from hmworld.errors import UserError
 from hmworld.hydra.config import ModelConfig
 
 
-class LatentCodec:
+class LatentCodec(abc.ABC):
     """Video [B,T,3,H,W] in [0,1] ↔ latent [B,C,F,h,w]; frozen, holds no trainable weights."""
 
     channels: int
     time_factor: int
     space_factor: int
 
+    @abc.abstractmethod
     def stream_length(self, n: int) -> int:
         """Frames a stream of `n` frames is padded to."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def latent_frames(self, padded: int) -> int:
-        raise NotImplementedError
+        """Latent frames a padded stream becomes."""
 
+    @abc.abstractmethod
     def encode(self, video: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Video → latent."""
 
+    @abc.abstractmethod
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Latent → video."""
 
     def latent_to_frame(self, n_latent: int) -> np.ndarray:
         """Padded-stream frame each latent frame stands for (its camera is taken there)."""
