@@ -256,6 +256,7 @@ def caption_cmd(
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
     from hmworld.caption import CaptionSettings, caption_dataset
+    from hmworld.dataset.writer import sync_captions
 
     settings = CaptionSettings(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
@@ -263,6 +264,10 @@ def caption_cmd(
     )
     summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
     typer.echo(summary.format(captioner))
+    # always resync a packaged dataset: a run killed after captioning but before this line left it stale
+    changed = sync_captions(dataset_dir)
+    if changed:
+        typer.echo(f"packaged tables updated: {changed} caption(s)")
     if summary.empty:
         typer.echo(f"error: {summary.empty} clip(s) got an empty caption and still have none; run again to retry", err=True)
         raise typer.Exit(1)

@@ -43,15 +43,13 @@ class CaptionSummary:
     captioned: int  # captions written by this run
     kept: int  # existing captions left alone
     empty: int  # clips the captioner returned no text for: left without a caption, retried next run
-    tables_updated: bool  # packaged parquet tables were rewritten with the new captions
 
     def format(self, captioner: str) -> str:
         if not self.clips:
             return "no complete clips to caption (render some first)"
         if not self.captioned and not self.empty:
             return f"all {self.clips} clip(s) already have a caption (use --overwrite to redo them)"
-        tables = "; packaged tables updated" if self.tables_updated else ""
-        return f"captioned {self.captioned} of {self.clips} clip(s) with {captioner}, kept {self.kept}{tables}"
+        return f"captioned {self.captioned} of {self.clips} clip(s) with {captioner}, kept {self.kept}"
 
 
 def uniform_frame_indices(total: int, count: int) -> np.ndarray:
@@ -117,35 +115,6 @@ def pending_clips(dataset_dir: str | Path, overwrite: bool = False) -> tuple[lis
     return todo, kept
 
 
-def update_packaged_tables(dataset_dir: str | Path) -> bool:
-    """Bring an already-packaged dataset's caption columns in line with the clips' caption.json.
-
-    Only packaged clips whose caption changed are rewritten (through
-    hmworld.dataset.writer.update_columns, shard by shard, atomically); clips
-    rendered after packaging join the tables at the next `hmworld package`.
-    Returns whether any table was rewritten (False when not packaged yet).
-    """
-    from hmworld.dataset.tables import read_all, shard_paths
-
-    root = Path(dataset_dir)
-    if not shard_paths(root):
-        return False
-    table = read_all(root, columns=["clip_id", "caption", "captioner"]).to_pydict()
-    ids, texts, who = [], [], []
-    for cid, text, by in zip(table["clip_id"], table["caption"], table["captioner"], strict=True):
-        cap = read_caption(Path(root) / CLIPS_DIR / cid)
-        if cap is not None and (cap.caption, cap.captioner) != (text, by):
-            ids.append(cid)
-            texts.append(cap.caption)
-            who.append(cap.captioner)
-    if not ids:
-        return False
-    from hmworld.dataset.writer import update_columns
-
-    update_columns(root, ids, {"caption": texts, "captioner": who})
-    return True
-
-
 def caption_dataset(
     dataset_dir: str | Path,
     captioner: Captioner | str = DEFAULT_CAPTIONER,
@@ -169,9 +138,7 @@ def caption_dataset(
         worker = get_captioner(captioner, settings) if isinstance(captioner, str) else captioner
         batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
         done = _run_batches(worker, batches, progress)
-    # always resync a packaged dataset: a run killed after captioning but before this line left it stale
-    updated = update_packaged_tables(dataset_dir)
-    return CaptionSummary(len(todo) + len(kept), done, len(kept), len(todo) - done, updated)
+    return CaptionSummary(len(todo) + len(kept), done, len(kept), len(todo) - done)
 
 
 def _run_batches(captioner: Captioner, batches: Sequence[Sequence[Path]], progress: bool) -> int:

@@ -283,6 +283,29 @@ def refresh_meta(dataset_dir: str | Path, pixel_counts: bool = False) -> None:
                info.get("name"))
 
 
+def sync_captions(dataset_dir: str | Path) -> int:
+    """Bring a packaged dataset's caption columns in line with the clips' caption.json.
+
+    Only packaged clips whose caption changed are rewritten (shard by shard,
+    atomically); clips rendered after packaging join at the next `hmworld
+    package`. Returns how many rows changed (0 when not packaged yet).
+    """
+    root = Path(dataset_dir)
+    if not shard_paths(root):
+        return 0
+    table = read_all(root, columns=["clip_id", "caption", "captioner"]).to_pydict()
+    ids, texts, who = [], [], []
+    for cid, text, by in zip(table["clip_id"], table["caption"], table["captioner"], strict=True):
+        cap = read_caption(root / CLIPS_DIR / cid)
+        if cap.text and (cap.text, cap.captioner) != (text, by):
+            ids.append(cid)
+            texts.append(cap.text)
+            who.append(cap.captioner)
+    if ids:
+        update_columns(root, ids, {"caption": texts, "captioner": who})
+    return len(ids)
+
+
 def update_columns(dataset_dir: str | Path, clip_ids: Sequence[str], updates: Mapping[str, Sequence[Any]]) -> list[Path]:
     """Set `updates[column][i]` for clip `clip_ids[i]`, rewriting only the shards that hold them.
 

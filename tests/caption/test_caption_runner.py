@@ -167,20 +167,22 @@ def test_bad_inputs_are_one_line_user_errors(tmp_path):
 def test_packaged_tables_follow_the_captions(tmp_path):
     datasets = pytest.importorskip("datasets")
     from hmworld.dataset import package
+    from hmworld.dataset.writer import sync_captions
     from hmworld.render.base import write_instances
 
     shots = make_dataset(tmp_path, 4)
     for s in shots:
         write_instances(clip_dir(tmp_path, s.clip_id), np.zeros((s.frames, s.height, s.width), np.uint8))
     package(tmp_path)
-    s = caption_dataset(tmp_path, "template")
-    assert s.tables_updated
+    caption_dataset(tmp_path, "template")
+    assert sync_captions(tmp_path) == 4
     loaded = datasets.load_dataset(str(tmp_path))
     rows = {r["clip_id"]: r for split in loaded for r in loaded[split]}
     assert rows.keys() == {x.clip_id for x in shots}
     for cid, d in captions(tmp_path).items():
         assert (rows[cid]["caption"], rows[cid]["captioner"]) == (d["caption"], d["captioner"])
-    assert not caption_dataset(tmp_path, "template").tables_updated  # nothing changed, nothing rewritten
+    caption_dataset(tmp_path, "template")
+    assert sync_captions(tmp_path) == 0  # nothing changed, nothing rewritten
 
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
