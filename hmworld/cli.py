@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from hmworld.errors import UserError
+from hmworld.usage import usage_error
 
 app = typer.Typer(
     add_completion=False,
@@ -22,10 +23,13 @@ app = typer.Typer(
 )
 
 
-def main() -> None:
-    """Console-script entry: user mistakes exit 2 with one line, never a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: user mistakes exit 2 with one line, never a traceback.
+
+    argv: the arguments after the program name (default: sys.argv[1:]).
+    """
     try:
-        code = app(standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
+        code = app(args=argv, standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as e:
@@ -39,13 +43,14 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+    except Exception as e:  # click's or typer's own usage errors: one line, exit 2, whichever typer
+        usage = usage_error(e)
+        if usage is None:
+            raise
+        if usage.help_text:
+            typer.echo(usage.help_text, err=True)
+        typer.echo(f"error: {usage.message}", err=True)
+        sys.exit(usage.exit_code)
 
 
 # Commands are added below, one per stage. Keep each thin: parse, call, print.

@@ -169,6 +169,13 @@ def _draw_rows(
     return pa.table(cols, schema=SCHEMA)
 
 
+def check_seed(seed: int) -> int:
+    """Plan seeds feed numpy's SeedSequence, which takes non-negative integers only."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UserError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def _indices(kind: str, ids: Sequence[str] | None, catalog: Sequence[Any]) -> np.ndarray:
     all_ids = [c.id for c in catalog]
     if not ids:
@@ -191,6 +198,7 @@ def make_plan(
 ) -> pa.Table:
     """A random plan of `clips` rows, balanced over scenes, trajectories and placements."""
     settings = settings or PlanSettings()
+    check_seed(seed)
     if clips <= 0:
         raise UserError(f"clips must be positive, got {clips}")
     bad = [g for g in group_sizes if g not in (1, 2, 3)]
@@ -215,6 +223,7 @@ def make_plan(
 def full_plan(seed: int = 0, settings: PlanSettings | None = None) -> pa.Table:
     """The full design: every scene × trajectory × placement, with 25 random groups each (59,500 shots)."""
     settings = settings or PlanSettings()
+    check_seed(seed)
     rng = np.random.default_rng([seed, PLAN_FORMAT, 1])
     s, c, p, g = len(SCENE_LIST), len(TRAJECTORY_LIST), len(PLACEMENTS), FULL_GROUPS_PER_CELL
     grid = np.stack(np.meshgrid(np.arange(s), np.arange(c), np.arange(p), np.arange(g), indexing="ij"), -1)
