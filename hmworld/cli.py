@@ -310,7 +310,9 @@ def package_cmd(
     from hmworld.catalog import SCENES, SUBJECTS
     from hmworld.dataset import SplitRule, package
     from hmworld.dataset.splits import DEFAULT_TEST_SCENES, DEFAULT_TEST_SUBJECTS
+    from hmworld.options import at_least
 
+    at_least("--workers", workers, 1)
     rule = SplitRule(
         _held_out("scene", test_scenes, DEFAULT_TEST_SCENES, list(SCENES)),
         _held_out("subject", test_subjects, DEFAULT_TEST_SUBJECTS, list(SUBJECTS)),
@@ -330,7 +332,9 @@ def validate_cmd(
 ) -> None:
     """Check that every video decodes with its stated frames and size, arrays agree, and paths exist."""
     from hmworld.dataset.validate import validate
+    from hmworld.options import at_least
 
+    at_least("--workers", workers, 1)
     report = validate(dataset_dir, quick=quick, workers=workers)
     typer.echo(report.format())
     if not report.ok:
@@ -414,8 +418,8 @@ def train_cmd(
 
     cfg = model_config(
         config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
-        frame_size=parse_size(size) if size else None, top_k=top_k, local_window=local_window,
-        tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel else None, fov_k=fov_k,
+        frame_size=parse_size(size) if size is not None else None, top_k=top_k, local_window=local_window,
+        tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel is not None else None, fov_k=fov_k,
     )  # fmt: skip
     opts = TrainOptions(
         out=out, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, save_every=save_every,

@@ -32,10 +32,10 @@ from hmworld.catalog.cameras import TRAJECTORIES, trajectory_c2w
 from hmworld.catalog.paths import mean_speed_multiplier, sample_path, unit_extent
 from hmworld.errors import UserError
 from hmworld.geometry import intrinsics
+from hmworld.plan_checks import MAX_SUBJECTS, refuse, row_problems, type_problems
 from hmworld.shot import Shot
 
 PLAN_FORMAT = 1
-MAX_SUBJECTS = 3
 SPEED_FIT = 0.75  # a path may span at most this fraction of the walkable area's short side
 GROUP_SPACING = 2.0  # metres between neighbours across the walking direction
 GROUP_STAGGER = 0.8  # and along it
@@ -251,7 +251,11 @@ def read_plan(path: str | Path) -> pa.Table:
     missing = [n for n in SCHEMA.names if n not in table.column_names]
     if missing:
         raise UserError(f"plan file {str(path)!r} lacks columns {', '.join(missing)}")
-    return table.select(SCHEMA.names)
+    table = table.select(SCHEMA.names)
+    problems = type_problems(table, SCHEMA)
+    if problems:
+        raise refuse(f"plan file {str(path)!r}", problems)
+    return table.cast(SCHEMA)
 
 
 def plan_rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -273,14 +277,10 @@ def summarize(table: pa.Table) -> dict[str, Any]:
 
 
 def validate_row(row: dict[str, Any]) -> None:
-    """A hand-written plan row must name known ids; say which one is wrong."""
-    if row["scene"] not in SCENES:
-        raise UserError(f"unknown scene {row['scene']!r} in plan row {row.get('clip_id')}")
-    for s in row["subjects"]:
-        if s not in SUBJECTS:
-            raise UserError(f"unknown subject {s!r} in plan row {row.get('clip_id')}")
-    if not 1 <= len(row["subjects"]) <= MAX_SUBJECTS:
-        raise UserError(f"group size {len(row['subjects'])} in plan row {row.get('clip_id')}; allowed: 1, 2, 3")
+    """A hand-written plan row must hold known ids and possible numbers; say which value is wrong."""
+    problems = row_problems(row)
+    if problems:
+        raise refuse(f"plan row {row.get('clip_id')!r}", problems)
 
 
 # --------------------------------------------------------------------------- materialise

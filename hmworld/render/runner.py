@@ -24,6 +24,7 @@ from typing import Any
 
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
 from hmworld.errors import UserError
+from hmworld.plan_checks import check_rows
 
 _SIZE_KEYS = ("width", "height", "frames", "fps")
 
@@ -168,7 +169,6 @@ def render_rows(
     backend_options: dict[str, Any] | None = None,
 ) -> RunSummary:
     """Render plan rows (hmworld.plan) into OUT/clips/<clip_id>/, skipping complete clips."""
-    from hmworld.plan import validate_row
     from hmworld.render import backend_names
 
     if workers < 1:
@@ -176,8 +176,9 @@ def render_rows(
     from hmworld.errors import check_choice
 
     check_choice("backend", backend, backend_names())
-    for row in rows:
-        validate_row(row)
+    if not rows:
+        raise UserError("nothing to render: the plan has no rows")
+    check_rows(rows)
     out = check_output_dir(out)
     todo, skipped, redone = sort_out(rows, out)
     start = time.perf_counter()
@@ -255,10 +256,15 @@ def select_rows(
             raise UserError("nothing to render: give --scene NAME (a fresh plan) or --plan FILE (a manifest)")
         width, height = size or (plan.PlanSettings.width, plan.PlanSettings.height)
         settings = plan.PlanSettings(
-            frames=frames or plan.PlanSettings.frames, fps=fps or plan.PlanSettings.fps, width=width, height=height
+            frames=plan.PlanSettings.frames if frames is None else frames,
+            fps=plan.PlanSettings.fps if fps is None else fps,
+            width=width, height=height,
         )
-        return plan.plan_rows(plan.make_plan(scenes=[scene], clips=clips or 8, seed=seed, settings=settings))
+        return plan.plan_rows(plan.make_plan(scenes=[scene], clips=8 if clips is None else clips, seed=seed,
+                                             settings=settings))
     rows = plan.plan_rows(plan.read_plan(plan_file))
+    if not rows:
+        raise UserError(f"plan file {str(plan_file)!r} has no rows; nothing to render")
     if scene is not None:
         from hmworld.catalog import SCENES
         from hmworld.errors import check_choice
@@ -267,7 +273,7 @@ def select_rows(
         rows = [r for r in rows if r["scene"] == scene]
         if not rows:
             raise UserError(f"plan file {str(plan_file)!r} has no rows for scene {scene!r}")
-    rows = rows[:clips] if clips else rows
+    rows = rows[:clips] if clips is not None else rows
     over: dict[str, int] = {}
     if frames is not None:
         over["frames"] = frames
@@ -278,4 +284,5 @@ def select_rows(
     if over:
         plan.PlanSettings(**{k: over.get(k, getattr(plan.PlanSettings, k)) for k in _SIZE_KEYS})  # validates
         rows = [{**r, **over} for r in rows]
+    check_rows(rows, f"plan file {str(plan_file)!r}")
     return rows
