@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hmworld.outputs import with_path
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -31,9 +33,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if tmp_path.exists():  # mkstemp makes 0600; give the file the permissions a plain open() would
             os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(e, OSError):  # a full disk often fails a write without naming the file
+            raise with_path(e, target) from e.__cause__
         raise
 
 
@@ -62,6 +66,8 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise with_path(e, target) from e.__cause__
         raise

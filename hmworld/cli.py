@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from hmworld.errors import UserError
+from hmworld.outputs import check_dir, check_file, os_error_line
 from hmworld.usage import usage_error
 
 app = typer.Typer(
@@ -35,6 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except OSError as e:  # an output the file system refuses (read-only, not a folder) or a full disk
+        failure = os_error_line(e)
+        if failure is None:
+            raise
+        typer.echo(f"error: {failure.message}", err=True)
+        sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
@@ -103,6 +110,8 @@ def plan_cmd(
     from hmworld.catalog import SCENES
     from hmworld.options import parse_group_sizes, parse_ids, parse_resolution
 
+    check_file(out, "plan manifest")
+
     width, height = parse_resolution(resolution)
     settings = plan.PlanSettings(frames=frames, fps=fps, width=width, height=height)
     if full:
@@ -170,6 +179,9 @@ def ue5_assets_cmd(
     """The UE5 asset map: write the template to fill in, or check a filled-in one."""
     from hmworld.render.ue5_assets import check_report, write_template
 
+    if template is not None:
+        check_file(template, "asset map template")
+
     if check is None and template is None:
         raise UserError("give --check FILE (validate a map) or --template FILE (write the template)")
     if template is not None:
@@ -212,6 +224,7 @@ def filter_events_cmd(
     from hmworld.events import EventParams, filter_events
     from hmworld.events_stats import format_stats
 
+    check_dir(dataset_dir, "dataset folder", create=False)
     params = EventParams(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
@@ -263,6 +276,8 @@ def caption_cmd(
     from hmworld.caption import CaptionSettings, caption_dataset
     from hmworld.dataset.writer import sync_captions
 
+    check_dir(dataset_dir, "dataset folder", create=False)
+
     settings = CaptionSettings(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
@@ -313,6 +328,7 @@ def package_cmd(
     from hmworld.options import at_least
 
     at_least("--workers", workers, 1)
+    check_dir(dataset_dir, "dataset folder", create=False)
     rule = SplitRule(
         _held_out("scene", test_scenes, DEFAULT_TEST_SCENES, list(SCENES)),
         _held_out("subject", test_subjects, DEFAULT_TEST_SUBJECTS, list(SUBJECTS)),
@@ -357,6 +373,7 @@ def export_cmd(
     from hmworld.options import parse_resolution
 
     check_choice("export format", format, ["hmworld"])
+    check_dir(out, "export folder")
     width, height = parse_resolution(size)
     r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit)
     typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} (sample1..{r.samples}, caption.txt)")
@@ -374,6 +391,8 @@ def import_hmworld_cmd(
     """Read the official HM-World layout into our clip folders (and package them)."""
     from hmworld.dataset import package
     from hmworld.dataset.hmworld_import import import_hmworld
+
+    check_dir(out, "dataset folder")
 
     r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
     typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")
@@ -416,6 +435,8 @@ def train_cmd(
     from hmworld.hydra.config import model_config, parse_kernel, parse_size
     from hmworld.hydra.train import TrainOptions, train
 
+    check_dir(out, "run folder")
+
     cfg = model_config(
         config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
         frame_size=parse_size(size) if size is not None else None, top_k=top_k, local_window=local_window,
@@ -446,6 +467,9 @@ def evaluate_cmd(
 ) -> None:
     """Generate target frames from context + cameras and print quality and subject-consistency per run."""
     from hmworld.hydra.evaluate import EvalOptions, evaluate
+
+    if out is not None:
+        check_dir(out, "evaluation folder")
 
     opts = EvalOptions(
         split=split, steps=steps, max_clips=max_clips, batch_size=batch_size, seed=seed, device=device,

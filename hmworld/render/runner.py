@@ -14,7 +14,6 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
-import tempfile
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
 from hmworld.errors import UserError
+from hmworld.outputs import check_dir, with_path
 from hmworld.plan_checks import check_rows
 
 _SIZE_KEYS = ("width", "height", "frames", "fps")
@@ -62,12 +62,8 @@ class RunSummary:
 def check_output_dir(out: str | Path) -> Path:
     """Create OUT/clips and prove we can write there; a one-line UserError if not."""
     out = Path(out)
-    try:
-        (out / CLIPS_DIR).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out / CLIPS_DIR, prefix=".write-test-"):
-            pass
-    except OSError as e:
-        raise UserError(f"cannot write to output folder {str(out)!r}: {e.strerror or e}") from None
+    check_dir(out)
+    check_dir(out / CLIPS_DIR)
     return out
 
 
@@ -206,8 +202,11 @@ FAILURE_LOG = "render_errors.log"
 
 def _log_failure(out: Path, clip_id: str, error: str) -> None:
     """Keep the whole traceback for whoever debugs it; the user sees one line per clip."""
-    with open(out / FAILURE_LOG, "a", encoding="utf-8") as f:
-        f.write(f"=== {clip_id} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n{error}\n")
+    try:
+        with open(out / FAILURE_LOG, "a", encoding="utf-8") as f:
+            f.write(f"=== {clip_id} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n{error}\n")
+    except OSError as e:  # a full disk fails the write or the close without naming the file
+        raise with_path(e, out / FAILURE_LOG) from None
 
 
 def _progress(enabled: bool, total: int):
