@@ -47,7 +47,7 @@ from hmworld.dataset.tables import check_split, read_all
 from hmworld.errors import UserError
 from hmworld.events import read_events
 from hmworld.geometry import HYDRA_STREAM_LEN, hfov_deg_from_K, split_streams
-from hmworld.render.video import read_video, write_video
+from hmworld.video import read_video, write_video
 
 MASK_CRF = 10  # masks keep crisp edges and exact red levels
 COLUMNS = ("clip_id", "split", "caption", "captioner", "subject_kinds", "events", "pairs", "states", "passed")

@@ -30,7 +30,7 @@ from hmworld.geometry import (
     ue_c2w_to_world,
     world_c2w_to_ue,
 )
-from hmworld.render.video import read_video, video_info, write_video
+from hmworld.video import read_video, video_info, write_video
 
 # ---------------------------------------------------------------- the official readers, re-done in numpy
 
