@@ -343,7 +343,7 @@ def export_cmd(
     limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
 ) -> None:
     """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
-    from hmworld.dataset.hmworld_export import export_hmworld
+    from hmworld.dataset.official_hmworld.exporter import export_hmworld
     from hmworld.errors import check_choice
     from hmworld.options import parse_resolution
 
@@ -364,7 +364,7 @@ def import_hmworld_cmd(
 ) -> None:
     """Read the official HM-World layout into our clip folders (and package them)."""
     from hmworld.dataset import package
-    from hmworld.dataset.hmworld_import import import_hmworld
+    from hmworld.dataset.official_hmworld.importer import import_hmworld
 
     r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
     typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")

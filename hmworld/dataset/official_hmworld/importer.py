@@ -27,7 +27,7 @@ import numpy as np
 
 from hmworld.atomic import write_json
 from hmworld.clip import Measured, clip_dir, is_complete
-from hmworld.dataset.hmworld_format import (
+from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
     CAPTION_TXT,
     CHARACTER_JSON,

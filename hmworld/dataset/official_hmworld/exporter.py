@@ -20,7 +20,7 @@ import numpy as np
 from hmworld.atomic import atomic_dir, write_json, write_text
 from hmworld.clip import clip_dir, read_clip
 from hmworld.dataset.arrays import ragged_rows
-from hmworld.dataset.hmworld_format import (
+from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
     CAPTION_TXT,
     CHARACTER_JSON,
