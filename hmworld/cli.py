@@ -204,8 +204,9 @@ def filter_events_cmd(
     import json
 
     from hmworld.dataset.writer import refresh_meta
-    from hmworld.events import EventParams, filter_events
-    from hmworld.events_stats import format_stats
+    from hmworld.events import EventParams
+    from hmworld.events.run import filter_events
+    from hmworld.events.stats import format_stats
 
     params = EventParams(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
@@ -232,8 +233,8 @@ def event_stats_cmd(
     """Statistics of exit/entry events: kept fraction, pairs per clip, hidden intervals, per scene and camera."""
     import json
 
-    from hmworld.events_filter import dataset_stats
-    from hmworld.events_stats import format_stats
+    from hmworld.events.run import dataset_stats
+    from hmworld.events.stats import format_stats
 
     s = dataset_stats(dataset_dir)
     typer.echo(json.dumps(s, indent=1) if as_json else format_stats(s))
