@@ -221,8 +221,9 @@ def filter_events_cmd(
     import json
 
     from hmworld.dataset.writer import refresh_meta
-    from hmworld.events import EventParams, filter_events
-    from hmworld.events_stats import format_stats
+    from hmworld.events import EventParams
+    from hmworld.events.run import filter_events
+    from hmworld.events.stats import format_stats
 
     check_dir(dataset_dir, "dataset folder", create=False)
     params = EventParams(
@@ -250,8 +251,8 @@ def event_stats_cmd(
     """Statistics of exit/entry events: kept fraction, pairs per clip, hidden intervals, per scene and camera."""
     import json
 
-    from hmworld.events_filter import dataset_stats
-    from hmworld.events_stats import format_stats
+    from hmworld.events.run import dataset_stats
+    from hmworld.events.stats import format_stats
 
     s = dataset_stats(dataset_dir)
     typer.echo(json.dumps(s, indent=1) if as_json else format_stats(s))
@@ -368,7 +369,7 @@ def export_cmd(
     limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
 ) -> None:
     """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
-    from hmworld.dataset.hmworld_export import export_hmworld
+    from hmworld.dataset.official_hmworld.exporter import export_hmworld
     from hmworld.errors import check_choice
     from hmworld.options import parse_resolution
 
@@ -390,7 +391,7 @@ def import_hmworld_cmd(
 ) -> None:
     """Read the official HM-World layout into our clip folders (and package them)."""
     from hmworld.dataset import package
-    from hmworld.dataset.hmworld_import import import_hmworld
+    from hmworld.dataset.official_hmworld.importer import import_hmworld
 
     check_dir(out, "dataset folder")
 
