@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from hmworld.errors import UserError
+from hmworld.lock import folder_lock
 from hmworld.outputs import check_dir, check_file, os_error_line
 from hmworld.usage import usage_error
 
@@ -165,7 +166,8 @@ def render_cmd(
 
         options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
                                   ue_timeout=ue_timeout, ue_retries=ue_retries)
-    summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
+    with folder_lock(out, "render"):
+        summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
     typer.echo(summary.format())
     if summary.failed:
         raise typer.Exit(1)
@@ -230,7 +232,8 @@ def filter_events_cmd(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
     )
-    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=refresh_meta)
+    with folder_lock(dataset_dir, "filter-events"):
+        summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=refresh_meta)
     for _, problem in summary.errors:
         typer.echo(f"error: {problem}", err=True)
     if as_json:
@@ -283,10 +286,12 @@ def caption_cmd(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
     )
-    summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
-    typer.echo(summary.format(captioner))
-    # always resync a packaged dataset: a run killed after captioning but before this line left it stale
-    changed = sync_captions(dataset_dir)
+    with folder_lock(dataset_dir, "caption"):
+        summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite,
+                                  progress=progress)
+        typer.echo(summary.format(captioner))
+        # always resync a packaged dataset: a run killed after captioning but before this line left it stale
+        changed = sync_captions(dataset_dir)
     if changed:
         typer.echo(f"packaged tables updated: {changed} caption(s)")
     if summary.empty:
@@ -336,8 +341,9 @@ def package_cmd(
         test_fraction,
         split_seed,
     )
-    report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
-                     license=license, name=name, workers=workers)
+    with folder_lock(dataset_dir, "package"):
+        report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
+                         license=license, name=name, workers=workers)
     typer.echo(report.format())
 
 
@@ -374,9 +380,11 @@ def export_cmd(
     from hmworld.options import parse_resolution
 
     check_choice("export format", format, ["hmworld"])
-    check_dir(out, "export folder")
     width, height = parse_resolution(size)
-    r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit)
+    with folder_lock(dataset_dir, "export"), folder_lock(out, "export"):
+        check_dir(out, "export folder")
+        r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only,
+                           limit=limit)
     typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} (sample1..{r.samples}, caption.txt)")
 
 
@@ -393,14 +401,14 @@ def import_hmworld_cmd(
     from hmworld.dataset import package
     from hmworld.dataset.official_hmworld.importer import import_hmworld
 
-    check_dir(out, "dataset folder")
-
-    r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
-    typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")
-    for p in r.skipped:
-        typer.echo(f"skipped {p.clip}: {p.message}", err=True)
-    if do_package and r.clips:
-        typer.echo(package(out, keep_going=keep_going).format())
+    with folder_lock(out, "import-hmworld"):
+        check_dir(out, "dataset folder")
+        r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
+        typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")
+        for p in r.skipped:
+            typer.echo(f"skipped {p.clip}: {p.message}", err=True)
+        if do_package and r.clips:
+            typer.echo(package(out, keep_going=keep_going).format())
 
 
 @app.command("train")
