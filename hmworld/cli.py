@@ -274,6 +274,7 @@ def caption_cmd(
     prompt: Annotated[str | None, typer.Option(help="minicpm-v: replace the HM-World-style instruction ({n} frames, {seconds} s).")] = None,
     download: Annotated[bool, typer.Option("--download", help="minicpm-v: fetch the model from the hub if it is not cached.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Caption again clips that already have caption.json.")] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
@@ -288,7 +289,7 @@ def caption_cmd(
     )
     with folder_lock(dataset_dir, "caption"):
         summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite,
-                                  progress=progress)
+                                  progress=progress, keep_going=keep_going)
         typer.echo(summary.format(captioner))
         # always resync a packaged dataset: a run killed after captioning but before this line left it stale
         changed = sync_captions(dataset_dir)
@@ -373,6 +374,7 @@ def export_cmd(
     size: Annotated[str, typer.Option("--size", help="WIDTHxHEIGHT of the exported videos and masks.")] = "832x480",
     passed_only: Annotated[bool, typer.Option("--passed-only", help="Only clips with an exit–entry pair.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
 ) -> None:
     """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
     from hmworld.dataset.official_hmworld.exporter import export_hmworld
@@ -384,7 +386,9 @@ def export_cmd(
     with folder_lock(dataset_dir, "export"), folder_lock(out, "export"):
         check_dir(out, "export folder")
         r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only,
-                           limit=limit)
+                           limit=limit, keep_going=keep_going)
+    for problem in r.skipped:
+        typer.echo(f"skipped {problem}", err=True)
     typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} (sample1..{r.samples}, caption.txt)")
 
 

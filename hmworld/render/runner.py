@@ -9,11 +9,11 @@ leaves nothing that looks complete but is not.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import shutil
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
-from hmworld.errors import UserError
+from hmworld.clip import (
+    CLIP_JSON,
+    CLIPS_DIR,
+    INSTANCES_FILE,
+    VIDEO_FILE,
+    clip_dir,
+    is_complete,
+    read_clip,
+)
+from hmworld.errors import DamagedClip, UserError
 from hmworld.outputs import check_dir, with_path
 from hmworld.plan_checks import check_rows
 
@@ -67,18 +75,28 @@ def check_output_dir(out: str | Path) -> Path:
     return out
 
 
-def _check_complete_matches(path: Path, row: dict[str, Any]) -> None:
-    """A complete clip rendered with other settings must not be silently taken as this one."""
-    with open(path / CLIP_JSON, encoding="utf-8") as f:
-        shot = json.load(f)["shot"]
-    diff = [k for k in _SIZE_KEYS if int(shot[k]) != int(row[k])]
-    if diff:
-        had = "x".join(str(shot[k]) for k in _SIZE_KEYS[:2]) + f", {shot['frames']} frames at {shot['fps']} fps"
+def _complete_problem(path: Path, row: dict[str, Any]) -> str | None:
+    """Why a folder with clip.json is not a usable complete clip (damaged files), or None when it is.
+
+    A complete clip rendered with other settings must not be silently taken as
+    this one: that is a UserError, not a damaged clip.
+    """
+    try:
+        shot = read_clip(path).shot
+    except DamagedClip as e:
+        return str(e)
+    missing = [n for n in (VIDEO_FILE, INSTANCES_FILE) if not (path / n).is_file()]
+    if missing:
+        return f"clip {path.name}: {', '.join(missing)} missing beside {CLIP_JSON}"
+    had_size = (shot.width, shot.height, shot.frames, shot.fps)
+    if had_size != tuple(int(row[k]) for k in _SIZE_KEYS):
+        had = f"{shot.width}x{shot.height}, {shot.frames} frames at {shot.fps} fps"
         want = "x".join(str(row[k]) for k in _SIZE_KEYS[:2]) + f", {row['frames']} frames at {row['fps']} fps"
         raise UserError(
             f"clip {row['clip_id']!r} in {str(path.parent)!r} was rendered as {had}, but {want} was asked; "
             "use another --out folder or delete that clip"
         )
+    return None
 
 
 def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, Any]], int, int]:
@@ -93,9 +111,11 @@ def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, 
         seen.add(cid)
         path = clip_dir(out, cid)
         if is_complete(path):
-            _check_complete_matches(path, row)
-            skipped += 1
-            continue
+            problem = _complete_problem(path, row)
+            if problem is None:
+                skipped += 1
+                continue
+            print(f"redoing {problem}", file=sys.stderr)  # a damaged "complete" clip is rendered again
         if path.exists():
             shutil.rmtree(path)
             redone += 1

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from hmworld.atomic import atomic_dir, write_json, write_text
-from hmworld.clip import clip_dir, read_clip
+from hmworld.clip import CLIP_JSON, INSTANCES_FILE, VIDEO_FILE, clip_dir, read_clip
 from hmworld.dataset.arrays import ragged_rows
 from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
@@ -44,7 +44,7 @@ from hmworld.dataset.official_hmworld.layout import (
 from hmworld.dataset.resize import cover_crop, cover_labels, cover_rgb
 from hmworld.dataset.splits import SPLITS
 from hmworld.dataset.tables import check_split, read_all
-from hmworld.errors import UserError
+from hmworld.errors import DamagedClip, UserError
 from hmworld.events import read_events
 from hmworld.geometry import HYDRA_STREAM_LEN, hfov_deg_from_K, split_streams
 from hmworld.video import read_video, write_video
@@ -59,6 +59,7 @@ class ExportReport:
     samples: int
     written: int
     kept: int
+    skipped: tuple[str, ...] = ()  # damaged clips left out with keep_going, each "clip <id>: <problem>"
 
 
 def _check_clip(clip_id: str, fps: int, frames: int) -> None:
@@ -80,12 +81,20 @@ def _sample_is(path: Path, clip_id: str) -> bool:
 
 
 def export_sample(root: Path, row: dict, out: Path, width: int, height: int) -> None:
-    """Write one clip as an HM-World sample folder, atomically."""
+    """Write one clip as an HM-World sample folder, atomically; DamagedClip when its files cannot be read."""
     record = read_clip(clip_dir(root, row["clip_id"]))
     shot = record.shot
     _check_clip(shot.clip_id, shot.fps, shot.frames)
-    rgb = cover_rgb(read_video(record.video_path), (height, width))
-    ids = cover_labels(record.load_instances(), (height, width))
+    try:
+        video, labels = read_video(record.video_path), record.load_instances()
+    except (OSError, ValueError, KeyError, IndexError, EOFError) as e:  # PyAV's decode errors are ValueErrors
+        detail = " ".join(str(e).split()) or type(e).__name__
+        raise DamagedClip(f"clip {shot.clip_id}: cannot read its video or masks ({detail})") from None
+    if video.shape[0] != shot.frames or labels.shape[0] != shot.frames:
+        raise DamagedClip(f"clip {shot.clip_id}: {VIDEO_FILE} has {video.shape[0]} frames and {INSTANCES_FILE} "
+                          f"{labels.shape[0]}, but {CLIP_JSON} says {shot.frames}")
+    rgb = cover_rgb(video, (height, width))
+    ids = cover_labels(labels, (height, width))
     scale, _, _ = cover_crop(shot.height, shot.width, height, width)
     hfov = hfov_deg_from_K(shot.K * scale, width)  # focal length scales; the crop keeps the centre
     layouts = stream_layouts(shot.frames)
@@ -140,8 +149,14 @@ def export_hmworld(
     passed_only: bool = False,
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    keep_going: bool = False,
 ) -> ExportReport:
-    """Export clips (one split or all, train first) as OUT/sample1..N + caption.txt."""
+    """Export clips (one split or all, train first) as OUT/sample1..N + caption.txt.
+
+    A damaged clip (missing folder, unreadable clip.json, video or masks) stops
+    the export with a DamagedClip naming it, or is left out with `keep_going`
+    (the samples after it are numbered on).
+    """
     root = Path(dataset_dir)
     out = Path(out_dir)
     if split is not None:
@@ -164,21 +179,30 @@ def export_hmworld(
         raise UserError(f"no clips to export from {root}" + (f" (split {split})" if split else "")
                         + (" that pass the filter" if passed_only else ""))
     written = kept = 0
-    captions = []
-    for n, i in enumerate(order, start=1):
+    captions: list[str] = []
+    skipped: list[str] = []
+    for done, i in enumerate(order, start=1):
         row = {k: d[k][i] for k in d} | {"states": states[i]}
-        sample = out / f"{SAMPLE_PREFIX}{n}"
+        sample = out / f"{SAMPLE_PREFIX}{len(captions) + 1}"
         if _sample_is(sample, row["clip_id"]):
             kept += 1
         else:
-            export_sample(root, row, sample, width, height)
+            try:
+                export_sample(root, row, sample, width, height)
+            except DamagedClip as e:
+                if not keep_going:
+                    raise DamagedClip(f"{e}; pass --keep-going to skip damaged clips") from None
+                skipped.append(str(e))
+                continue
             written += 1
         captions.append(" ".join(str(row["caption"]).split()))  # one line per sample
         if progress is not None:
-            progress(n, len(order))
+            progress(done, len(order))
+    if not captions:
+        raise UserError(f"none of the {len(order)} clip(s) could be exported: {skipped[0]}")
     write_text(out / CAPTION_TXT, "\n".join(captions) + "\n")
-    _remove_stale(out, len(order))
-    return ExportReport(out, len(order), written, kept)
+    _remove_stale(out, len(captions))
+    return ExportReport(out, len(captions), written, kept, tuple(skipped))
 
 
 def _remove_stale(out: Path, count: int) -> None:
