@@ -368,28 +368,30 @@ def validate_cmd(
 @app.command("export")
 def export_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write sample1..N/ and caption.txt into.")],
-    format: Annotated[str, typer.Option("--format", help="Layout to write: hmworld (the official HM-World folders).")] = "hmworld",
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the samples and caption.txt into.")],
+    format: Annotated[str, typer.Option("--format", help="hmworld: sample<i>/ folders as the HM-World dataset; hydra-examples: <i>.mp4 + cam<i>.json as the HyDRA release's examples/, which its infer_hydra.py --examples_dir reads.")] = "hmworld",
     split: Annotated[str | None, typer.Option("--split", help="train or test (default: both, train first).")] = None,
     size: Annotated[str, typer.Option("--size", help="WIDTHxHEIGHT of the exported videos and masks.")] = "832x480",
     passed_only: Annotated[bool, typer.Option("--passed-only", help="Only clips with an exit–entry pair.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
 ) -> None:
-    """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
-    from hmworld.dataset.official_hmworld.exporter import export_hmworld
+    """Write clips in the official HM-World dataset layout or the HyDRA release's examples layout."""
+    from hmworld.dataset.official_hmworld.exporter import export_examples, export_hmworld
     from hmworld.errors import check_choice
     from hmworld.options import parse_resolution
 
-    check_choice("export format", format, ["hmworld"])
+    check_choice("export format", format, ["hmworld", "hydra-examples"])
     width, height = parse_resolution(size)
     with folder_lock(dataset_dir, "export"), folder_lock(out, "export"):
         check_dir(out, "export folder")
-        r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only,
-                           limit=limit, keep_going=keep_going)
+        export = export_hmworld if format == "hmworld" else export_examples
+        r = export(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit,
+                   keep_going=keep_going)
     for problem in r.skipped:
         typer.echo(f"skipped {problem}", err=True)
-    typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} (sample1..{r.samples}, caption.txt)")
+    files = f"sample1..{r.samples}" if format == "hmworld" else f"1..{r.samples}.mp4, cam1..{r.samples}.json"
+    typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} ({files}, caption.txt)")
 
 
 @app.command("import-hmworld")
