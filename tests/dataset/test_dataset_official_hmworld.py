@@ -23,7 +23,6 @@ from hmworld.errors import UserError
 from hmworld.geometry import (
     format_ue_rowvec_string,
     hmworld_raw_to_frames,
-    hydra_camera_tensor,
     hydra_official_pose,
     pad_stream,
     split_streams,
