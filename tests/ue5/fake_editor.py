@@ -2,7 +2,7 @@
 
 Invoked exactly like the real one:
 
-    fake_editor.py Project.uproject -ExecutePythonScript=/path/render_shot.py -unattended ...
+    fake_editor.py Project.uproject -ExecutePythonScript=/path/render_batch.py -unattended ...
 
 It checks the project file, prints editor-style log lines, runs the script on
 the recording `unreal` stand-in (tests/ue5/fake_unreal) with __name__ ==
