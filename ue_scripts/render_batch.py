@@ -440,11 +440,16 @@ def start_render(job, mask_material, status, on_done):
         except Exception:
             unreal.log_error("hmworld: error callback failed\n" + traceback.format_exc())
 
+    starting = [True]  # still inside render_queue_with_executor_instance
+
     def on_finished(executor, success):
         try:
             counts = count_frames(job["output_dir"], passes)
             ok = bool(success) and not any(e.startswith("fatal: ") for e in status.data["errors"])
-            status.write(done=True, success=ok, stage="finished", frames_written=counts,
+            # finishing inside the start call means MRQ refused the job (unsaved map, sequence that does
+            # not load): deterministic, so the host reports it instead of retrying
+            stage = "render_start" if starting[0] and not ok else "finished"
+            status.write(done=True, success=ok, stage=stage, frames_written=counts,
                          error=None if ok else "Movie Render Queue reported failure: "
                          + "; ".join(status.data["errors"] or ["no error text"]))
         except Exception:
@@ -458,6 +463,7 @@ def start_render(job, mask_material, status, on_done):
     _ALIVE.update(executor=executor, on_error=on_error, on_finished=on_finished, job=mrq_job, config=config)
     status.write(stage="render", passes=passes, frames_expected=n_frames(job))
     subsystem.render_queue_with_executor_instance(executor)
+    starting[0] = False
 
 
 # --------------------------------------------------------------------------- the batch

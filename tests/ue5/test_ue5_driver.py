@@ -20,41 +20,7 @@ from hmworld.geometry import in_image, project
 from hmworld.render import get_backend
 from hmworld.render.ue5 import Ue5Backend, Ue5RenderError, Ue5SetupError, make_config, render_clip
 from hmworld.render.video import read_video, video_info
-from ue5.support import asset_map, fake_editor_executable, make_shot, project_file, world_file
-
-
-class Editor:
-    """The fake editor's files and knobs for one test."""
-
-    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.tmp = tmp_path
-        self.exe = fake_editor_executable(tmp_path)
-        self.project = project_file(tmp_path)
-        self.argv_log = tmp_path / "argv.log"
-        self.monkeypatch = monkeypatch
-        monkeypatch.setenv("HMWORLD_FAKE_UE_WORLD", str(world_file(tmp_path)))
-        monkeypatch.setenv("HMWORLD_FAKE_UE_ARGV", str(self.argv_log))
-        monkeypatch.setenv("HMWORLD_FAKE_UE_STATE", str(tmp_path / "crash_state"))
-        monkeypatch.setenv("HMWORLD_FAKE_UE_VERSION", "5.4")
-        self.mode("ok")
-
-    def mode(self, mode: str) -> None:
-        self.monkeypatch.setenv("HMWORLD_FAKE_UE_MODE", mode)
-
-    def config(self, **kw):
-        kw.setdefault("ue_timeout", 60)
-        kw.setdefault("ue_retries", 0)
-        return make_config(self.project, kw.pop("assets", asset_map()), self.exe, **kw)
-
-    def runs(self) -> list[list[str]]:
-        if not self.argv_log.is_file():
-            return []
-        return [line.split("\t") for line in self.argv_log.read_text().splitlines()]
-
-
-@pytest.fixture
-def editor(tmp_path, monkeypatch):
-    return Editor(tmp_path, monkeypatch)
+from ue5.support import asset_map, make_shot
 
 
 def out_dir(editor, shot):

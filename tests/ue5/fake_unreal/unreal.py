@@ -78,7 +78,8 @@ class _Engine:
         self.keep_alive = False
         self.ticks = 0
         self.tick_callbacks = {}
-        # per-clip faults, each fired once across editor sessions: "crash:<clip_id>,hang:<clip_id>"
+        # per-clip faults, each fired once across editor sessions ("crash:<clip_id>,hang:<clip_id>"), or
+        # every time ("crash*:<clip_id>")
         self.faults = [f.split(":", 1) for f in os.environ.get("HMWORLD_FAKE_UE_FAULTS", "").split(",") if f]
         world = os.environ.get("HMWORLD_FAKE_UE_WORLD", "")
         self.world = {"levels": [], "meshes": {}, "anims": {}, "materials": [], "occluders": {},
@@ -124,7 +125,10 @@ class _Engine:
                 _log(f"LogPython: Error: {type(e).__name__}: {e}")
 
     def fault(self, kind, clip_id):
-        """True once for a configured per-clip fault; remembered in HMWORLD_FAKE_UE_STATE across sessions."""
+        """True once for a configured per-clip fault ("kind:clip"; remembered in HMWORLD_FAKE_UE_STATE across
+        sessions), every time for "kind*:clip"."""
+        if [kind + "*", clip_id] in self.faults:
+            return True
         if [kind, clip_id] not in self.faults:
             return False
         fired = set()
@@ -1132,6 +1136,7 @@ def _render_job(job):
     """
     seq = _resolve(job.get_editor_property("sequence")._path)
     clip_id = job.get_editor_property("job_name")
+    _journal("start", clip_id)
     if _engine.mode == "mrq_error":
         raise _RenderFailed("GPU crashed or device removed (fake)")
     if _engine.mode == "hang" or _engine.fault("hang", clip_id):
@@ -1189,6 +1194,15 @@ def _render_job(job):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             Image.fromarray(image).save(path)
     _log(f"LogMovieRenderPipeline: Display: rendered {len(frames)} frames of {seq.get_name()}")
+    _journal("done", clip_id)
+
+
+def _journal(event, clip_id):
+    """Test hook (HMWORLD_FAKE_UE_RENDERS): one line per render started / completed, across sessions."""
+    path = os.environ.get("HMWORLD_FAKE_UE_RENDERS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\t{event}\t{clip_id}\n")
 
 
 def _box_on_screen(corners, eye, axes, fx, fy, width, height, i, j):
