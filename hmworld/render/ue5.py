@@ -61,8 +61,8 @@ from hmworld.render.ue5_assets import (
     load_asset_map,
 )
 from hmworld.render.ue5_editor import EditorSession, SessionShot
-from hmworld.render.video import write_video
 from hmworld.shot import Shot
+from hmworld.video import write_video
 
 UE5_BACKEND_VERSION = "2"
 JOB_FORMAT = 2
