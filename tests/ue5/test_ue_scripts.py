@@ -189,6 +189,11 @@ def test_movie_render_queue_settings_are_the_ones_the_readme_lists(tmp_path, mon
     assert aa["spatial_sample_count"] == job["spatial_samples"]
     cmds = recorded[("MoviePipelineConsoleVariableSetting", "start_console_commands")]
     assert cmds == ["r.MotionBlurQuality 0", "r.DepthOfFieldQuality 0", "r.AntiAliasingMethod 0", "r.CustomDepth 3"]
+    # fault 4: game overrides, so PIE does not run the level's own game mode or stream textures in late
+    game = {p: v for (c, p), v in recorded.items() if c == "MoviePipelineGameOverrideSetting"}
+    assert game["game_mode_override"] is fake.MoviePipelineGameMode
+    assert game["texture_streaming"] is fake.MoviePipelineTextureStreamingMethod.FULLY_LOAD
+    assert game["cinematic_quality_settings"] and game["flush_grass_streaming"] and game["flush_streaming_managers"]
     (pp,) = recorded[("MoviePipelineDeferredPassBase", "additional_post_process_materials")]
     assert pp.get_editor_property("enabled") and pp.get_editor_property("material").get_name() == MASK
     assert mrq_job.get_editor_property("sequence")._path.endswith(".HMW_city_street_test000001")
@@ -306,3 +311,21 @@ def test_scripts_use_only_the_stdlib_and_unreal():
             else:
                 continue
             assert set(mods) <= allowed, (path.name, mods)
+
+
+def test_the_readmes_say_what_the_engine_does():
+    """Fault 7: the README's claims about folders, binaries, plugins, versions and pitfalls."""
+    from hmworld.render.ue5 import RGB_PASS, mask_pass_suffix
+    from hmworld.render.ue5_assets import RenderDefaults
+
+    readme = (SCRIPTS / "README.md").read_text(encoding="utf-8")
+    r = RenderDefaults()
+    folder = RGB_PASS + mask_pass_suffix({"stencils": list(r.stencil_values), "depth_tolerance_cm": r.depth_tolerance_cm})
+    assert f"`{folder}/`" in readme  # the mask frames' folder as MRQ names it
+    assert "Engine/Binaries/Linux/UnrealEditor-Cmd" in readme and "no `-Cmd` variant" not in readme
+    assert "5.2 or newer" in readme and "5.0 or newer" not in readme
+    assert "5.2" in (SCRIPTS / "API.md").read_text(encoding="utf-8")
+    assert re.search(r"enabling it also enables \*\*Editor Scripting Utilities\*\*", readme)
+    assert re.search(r"unsaved\s+changes", readme) and "bThrottleCPUWhenNotForeground=False" in readme
+    assert "*visible*" in readme or "visible" in readme.split("### How the masks work")[1]
+    assert "sRGB" in readme.split("### How the masks work")[1]
