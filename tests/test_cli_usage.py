@@ -79,3 +79,16 @@ def test_a_negative_seed_is_refused_in_one_line(tmp_path, command):
     r = subprocess.run([sys.executable, "-m", "hmworld", *args], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.strip() == "error: seed must be a non-negative integer, got -1"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flavour", ["newest", "oldest"])
+def test_a_negative_training_or_evaluation_seed_is_a_usage_error(tmp_path, flavour):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(([str(OLDEST)] if flavour == "oldest" else []) + [str(ROOT)]))
+    if flavour == "oldest" and not OLDEST.is_dir():
+        pytest.skip(f"{OLDEST} is missing; run `make venv`")
+    for args in (["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")],
+                 ["evaluate", "--run", str(tmp_path), "--data", str(tmp_path)]):
+        r = subprocess.run([sys.executable, "-m", "hmworld", *args, "--seed", "-1"], capture_output=True, text=True,
+                           env=env, timeout=120, cwd=ROOT)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert r.stderr.startswith("error: --seed: ") and "-1" in r.stderr, r.stderr
