@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hmworld.errors import UserError
-from hmworld.outputs import with_path
+from hmworld.outputs import check_dir, with_path
 
 LOCK_FILE = ".hmworld.lock"
 
@@ -79,10 +79,8 @@ def folder_lock(folder: str | Path, stage: str) -> Iterator[Path]:
     released them. Re-entrant within one process.
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"cannot write to {str(folder)!r}: it is a file, not a folder")
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    check_dir(folder)  # creates it; a one-line UserError when it cannot be written
     key = folder.resolve()
     path = folder / LOCK_FILE
     if key in _HELD:
