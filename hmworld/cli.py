@@ -203,7 +203,6 @@ def filter_events_cmd(
     """Find when each subject leaves the frame and comes back; keep clips with an exit–entry pair."""
     import json
 
-    from hmworld.dataset.writer import refresh_meta
     from hmworld.events import EventParams
     from hmworld.events.run import filter_events
     from hmworld.events.stats import format_stats
@@ -212,7 +211,7 @@ def filter_events_cmd(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
     )
-    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=refresh_meta)
+    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going)
     for _, problem in summary.errors:
         typer.echo(f"error: {problem}", err=True)
     if as_json:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hmworld.atomic import write_json
+from hmworld.atomic import fsync_path, write_json
 from hmworld.shot import Shot
 
 CLIP_FORMAT = 1
@@ -90,7 +90,14 @@ def is_complete(path: str | Path) -> bool:
 def write_clip_json(
     path: str | Path, shot: Shot, measured: Measured, backend: dict[str, Any], stats: dict[str, Any]
 ) -> None:
-    """Write clip.json last and atomically: its presence means the clip is complete."""
+    """Write clip.json last and atomically: its presence means the clip is complete.
+
+    The clip's other files are flushed to disk first and clip.json durably, so
+    not even a power cut leaves a clip.json beside half-written files.
+    """
+    for name in (VIDEO_FILE, INSTANCES_FILE):
+        if (Path(path) / name).is_file():
+            fsync_path(Path(path) / name)
     write_json(
         Path(path) / CLIP_JSON,
         {
@@ -103,6 +110,7 @@ def write_clip_json(
             "shot": shot.to_dict(),
         },
         indent=None,
+        durable=True,
     )
 
 
