@@ -203,8 +203,8 @@ def filter_events_cmd(
     """Find when each subject leaves the frame and comes back; keep clips with an exit–entry pair."""
     import json
 
+    from hmworld.dataset.filter_events import filter_events
     from hmworld.events import EventParams
-    from hmworld.events.run import filter_events
     from hmworld.events.stats import format_stats
 
     params = EventParams(
@@ -232,7 +232,7 @@ def event_stats_cmd(
     """Statistics of exit/entry events: kept fraction, pairs per clip, hidden intervals, per scene and camera."""
     import json
 
-    from hmworld.events.run import dataset_stats
+    from hmworld.dataset.filter_events import dataset_stats
     from hmworld.events.stats import format_stats
 
     s = dataset_stats(dataset_dir)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from hmworld.catalog import SUBJECTS
 from hmworld.clip import CLIPS_DIR, ClipRecord
 from hmworld.dataset.arrays import to_arrow
 from hmworld.dataset.schema import MAX_SUBJECTS, pixel_counts_schema, table_schema
@@ -49,8 +50,6 @@ def read_caption(clip_dir: str | Path) -> Caption:
 
 def subject_kinds(subjects: Sequence[str], fallback: Sequence[str] | None = None) -> list[str]:
     """Catalog kinds; ids the catalog does not know keep the fallback (or 'unknown')."""
-    from hmworld.catalog import SUBJECTS
-
     out = []
     for i, s in enumerate(subjects):
         spec = SUBJECTS.get(s)

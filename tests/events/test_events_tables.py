@@ -22,10 +22,10 @@ from hmworld.dataset.event_tables import (
     read_events_table,
     update_tables,
 )
+from hmworld.dataset.filter_events import filter_events
+from hmworld.dataset.pixel_counts import pixel_counts_path, table_box_px
 from hmworld.dataset.tables import shard_paths
 from hmworld.events import box_view, clip_events, read_events
-from hmworld.events.counts import pixel_counts_path, table_box_px
-from hmworld.events.run import filter_events
 
 T = 60
 

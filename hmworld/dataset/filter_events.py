@@ -30,18 +30,11 @@ from hmworld.dataset.event_tables import (
     update_tables,
     write_events_table,
 )
+from hmworld.dataset.pixel_counts import pixel_counts_path, read_pixel_counts, with_table_info
+from hmworld.dataset.tables import DATA_DIR, META_DIR, PIXEL_COUNTS
+from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.errors import UserError
-from hmworld.events.counts import (
-    DATA_DIR,
-    META_DIR,
-    PIXEL_COUNTS,
-    CountsBatch,
-    batch_from_records,
-    concat_batches,
-    pixel_counts_path,
-    read_pixel_counts,
-    with_table_info,
-)
+from hmworld.events.counts import CountsBatch, batch_from_records, concat_batches
 from hmworld.events.detect import (
     EventParams,
     check_measured,
@@ -251,6 +244,7 @@ def filter_events(
         raise UserError(
             f"{root}: no such folder; expected a dataset folder holding {CLIPS_DIR}/<clip_id>/{CLIP_JSON}"
         )
+    sweep_dataset_temporaries(root)
     batch, with_folder, from_table, errors = load_counts(root)
     if errors and not keep_going:
         more = f" (and {len(errors) - 1} more clips with problems)" if len(errors) > 1 else ""
