@@ -255,21 +255,19 @@ def caption_cmd(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
-    from hmworld.caption import CaptionSettings, caption_dataset
-    from hmworld.dataset.writer import sync_captions
+    from hmworld import stages
+    from hmworld.caption import CaptionSettings
 
     settings = CaptionSettings(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
     )
-    summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
-    typer.echo(summary.format(captioner))
-    # always resync a packaged dataset: a run killed after captioning but before this line left it stale
-    changed = sync_captions(dataset_dir)
-    if changed:
-        typer.echo(f"packaged tables updated: {changed} caption(s)")
-    if summary.empty:
-        typer.echo(f"error: {summary.empty} clip(s) got an empty caption and still have none; run again to retry", err=True)
+    r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
+    typer.echo(r.summary.format(captioner))
+    if r.tables_updated:
+        typer.echo(f"packaged tables updated: {r.tables_updated} caption(s)")
+    if r.summary.empty:
+        typer.echo(f"error: {r.summary.empty} clip(s) got an empty caption and still have none; run again to retry", err=True)
         raise typer.Exit(1)
 
 
@@ -363,15 +361,17 @@ def import_hmworld_cmd(
     do_package: Annotated[bool, typer.Option("--package/--no-package", help="Package the imported clips afterwards.")] = True,
 ) -> None:
     """Read the official HM-World layout into our clip folders (and package them)."""
-    from hmworld.dataset import package
-    from hmworld.dataset.official_hmworld.importer import import_hmworld
+    from hmworld import stages
 
-    r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
-    typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")
-    for p in r.skipped:
+    r = stages.import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit, package_after=do_package)
+    typer.echo(
+        f"imported {len(r.imported.clips) - r.imported.kept} and kept {r.imported.kept} clip(s) "
+        f"from the {r.imported.layout} layout into {out}/clips"
+    )
+    for p in r.imported.skipped:
         typer.echo(f"skipped {p.clip}: {p.message}", err=True)
-    if do_package and r.clips:
-        typer.echo(package(out, keep_going=keep_going).format())
+    if r.packaged is not None:
+        typer.echo(r.packaged.format())
 
 
 @app.command("train")
