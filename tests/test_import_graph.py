@@ -4,7 +4,10 @@ imports inside functions and under TYPE_CHECKING (so none can hide a cycle)."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
+
+import pytest
 
 import hmworld
 
@@ -114,3 +117,13 @@ def test_no_import_cycle_between_packages() -> None:
     for mod, targets in import_graph().items():
         packages.setdefault(top(mod), set()).update(top(t) for t in targets if top(t) != top(mod) and t != "hmworld")
     assert cycles(packages) == []
+
+
+@pytest.mark.parametrize("tool", sorted(p.name for p in (ROOT.parent / "tools").glob("*.py")))
+def test_every_tool_imports(tool: str) -> None:
+    """A benchmark whose imports broke in a move fails here, not the next time someone measures."""
+    path = ROOT.parent / "tools" / tool
+    spec = importlib.util.spec_from_file_location(f"_tool_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # their work runs under `if __name__ == "__main__"`
+    assert callable(getattr(module, "main", None))
