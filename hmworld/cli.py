@@ -397,7 +397,7 @@ def train_cmd(
     vae: Annotated[Path | None, typer.Option(help="Local diffusers AutoencoderKLWan folder (latent wan-vae).")] = None,
     text: Annotated[str | None, typer.Option(help="Caption conditioning: none, hash, or a local transformers text-encoder folder.")] = None,
     frames: Annotated[int | None, typer.Option(help="Frames sampled per clip; first half is context.")] = None,
-    size: Annotated[str | None, typer.Option(help="Frame size HxW, e.g. 96x160.")] = None,
+    size: Annotated[str | None, typer.Option(help="Frame size WIDTHxHEIGHT, e.g. 160x96.")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="hydra: compressed memory frames retrieved per query frame.")] = None,
     local_window: Annotated[int | None, typer.Option("--local-window", help="hydra: full-resolution frames around each query frame.")] = None,
     tokenizer_kernel: Annotated[str | None, typer.Option("--tokenizer-kernel", help="hydra: memory tokenizer kernel TxHxW in tokens (2x2x2, 1x4x4, 2x8x8).")] = None,

@@ -28,7 +28,6 @@ import numpy as np
 from hmworld.errors import UserError, check_choice
 from hmworld.shot import Shot
 
-CAPTION_FORMAT = 1
 DEFAULT_CAPTIONER = "template"
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 
