@@ -22,10 +22,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hmworld.clip import CLIP_JSON, CLIPS_DIR, is_complete, read_clip
+from hmworld.clip import CLIP_JSON, CLIPS_DIR, is_complete, read_caption, read_clip
 from hmworld.dataset.arrays import to_arrow
 from hmworld.dataset.checks import check_clip_files
-from hmworld.dataset.rows import clip_row, pixel_counts_table, read_caption, rows_table
+from hmworld.dataset.rows import clip_row, pixel_counts_table, rows_table
 from hmworld.dataset.schema import table_schema
 from hmworld.dataset.splits import SPLITS, SplitRule, assign_split
 from hmworld.dataset.tables import (
@@ -285,9 +285,9 @@ def sync_captions(dataset_dir: str | Path) -> int:
     ids, texts, who = [], [], []
     for cid, text, by in zip(table["clip_id"], table["caption"], table["captioner"], strict=True):
         cap = read_caption(root / CLIPS_DIR / cid)
-        if cap.text and (cap.text, cap.captioner) != (text, by):
+        if cap is not None and (cap.caption, cap.captioner) != (text, by):
             ids.append(cid)
-            texts.append(cap.text)
+            texts.append(cap.caption)
             who.append(cap.captioner)
     if ids:
         update_columns(root, ids, {"caption": texts, "captioner": who})
