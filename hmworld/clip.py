@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hmworld.atomic import fsync_path, write_json
-from hmworld.errors import UserError
+from hmworld.errors import DamagedClip, UserError
 from hmworld.shot import Shot
 
 CLIP_FORMAT = 1
@@ -118,12 +118,19 @@ def write_clip_json(
 
 
 def read_clip(path: str | Path) -> ClipRecord:
+    """Parse PATH/clip.json; DamagedClip naming the clip when it is missing, truncated or not a clip record."""
     path = Path(path)
-    with open(path / CLIP_JSON, encoding="utf-8") as f:
-        d = json.load(f)
-    shot = Shot.from_dict(d["shot"])
-    measured = Measured.from_dict(d["measured"], shot.n_subjects, shot.frames)
-    return ClipRecord(path, shot, measured, d.get("backend", {}), d.get("stats", {}))
+    try:
+        with open(path / CLIP_JSON, encoding="utf-8") as f:
+            d = json.load(f)
+        shot = Shot.from_dict(d["shot"])
+        measured = Measured.from_dict(d["measured"], shot.n_subjects, shot.frames)
+        return ClipRecord(path, shot, measured, d.get("backend", {}), d.get("stats", {}))
+    except FileNotFoundError:
+        raise DamagedClip(f"clip {path.name}: {str(path / CLIP_JSON)!r} is missing") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        detail = " ".join(str(e).split()) or type(e).__name__
+        raise DamagedClip(f"clip {path.name}: {CLIP_JSON} is damaged ({type(e).__name__}: {detail})") from None
 
 
 def list_clip_dirs(root: str | Path) -> list[Path]:
