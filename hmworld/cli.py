@@ -401,21 +401,27 @@ def train_cmd(
     top_k: Annotated[int | None, typer.Option("--top-k", help="hydra: compressed memory frames retrieved per query frame.")] = None,
     local_window: Annotated[int | None, typer.Option("--local-window", help="hydra: full-resolution frames around each query frame.")] = None,
     tokenizer_kernel: Annotated[str | None, typer.Option("--tokenizer-kernel", help="hydra: memory tokenizer kernel TxHxW in tokens (2x2x2, 1x4x4, 2x8x8).")] = None,
-    fov_k: Annotated[int | None, typer.Option("--fov-k", help="fov-retrieval: context frames kept.")] = None,
+    fov_k: Annotated[int | None, typer.Option("--fov-k", help="fov-retrieval: context frames added per query frame.")] = None,
+    ablate: Annotated[list[str] | None, typer.Option("--ablate", help="NAME=VALUE: leave the released method on one point (docs/HYDRA.md), e.g. affinity=per-head; repeatable.")] = None,
+    cfg_scale: Annotated[float | None, typer.Option("--cfg-scale", help="Classifier-free guidance scale at sampling when text is on (default 5.0; 1 = off).")] = None,
+    backbone: Annotated[str, typer.Option(help="none or wan2.1-t2v-1.3b (fine-tune a local diffusers WanTransformer3DModel, --weights).")] = "none",
+    weights: Annotated[Path | None, typer.Option(help="Local diffusers WanTransformer3DModel folder for --backbone.")] = None,
+    trainable: Annotated[str, typer.Option(help="auto (the release's set with a backbone: self-attention, cameras, projector; else all), released or all.")] = "auto",
 ) -> None:
     """Train a HyDRA model or a baseline on an hmworld dataset (multi-GPU: torchrun --nproc_per_node N -m hmworld train …)."""
-    from hmworld.hydra.config import model_config, parse_kernel, parse_size
+    from hmworld.hydra.config import model_config, parse_ablations, parse_kernel, parse_size
     from hmworld.hydra.train import TrainOptions, train
 
     cfg = model_config(
         config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
         frame_size=parse_size(size) if size else None, top_k=top_k, local_window=local_window,
         tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel else None, fov_k=fov_k,
+        cfg_scale=cfg_scale, **parse_ablations(ablate),
     )  # fmt: skip
     opts = TrainOptions(
         out=out, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
         log_every=log_every, keep=keep, grad_checkpoint=grad_checkpoint, workers=workers, device=device,
-        split=split, resume=resume,
+        split=split, resume=resume, backbone=backbone, weights=weights, trainable=trainable,
     )  # fmt: skip
     train(data, cfg, opts, log=typer.echo)
 

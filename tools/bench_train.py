@@ -65,7 +65,7 @@ def bench_cpu(steps: int) -> dict[str, dict[str, float]]:
 
         def step(i: int, cfg=cfg, codec=codec, model=model, opt=opt, batch=batch) -> None:
             prep = prepare_batch(batch, codec, cfg, device)
-            loss = training_loss(model, prep, torch.Generator().manual_seed(i), cfg.shift)
+            loss = training_loss(model, prep, torch.Generator().manual_seed(i), cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -163,7 +163,7 @@ def evaluate_run(
     for bi, batch in enumerate(loader):
         prep = prepare_batch(batch, loaded.codec, loaded.cfg, device)
         generator = torch.Generator().manual_seed(step_seed(opts.seed, bi))
-        pred = generate(loaded.model, loaded.codec, prep, steps, loaded.cfg.shift, generator).float().cpu()
+        pred = generate(loaded.model, loaded.codec, prep, steps, loaded.cfg, generator).float().cpu()
         T = batch["video"].shape[1]
         gt = batch["video"][:, T // 2 :].float()
         for b in range(pred.shape[0]):
