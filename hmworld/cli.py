@@ -440,12 +440,14 @@ def evaluate_cmd(
     lpips: Annotated[Path | None, typer.Option(help="Folder with alexnet-owt-7be5be79.pth and lpips' alex.pth.")] = None,
     clip: Annotated[Path | None, typer.Option(help="Local transformers CLIP folder for the subject-feature score.")] = None,
     samples: Annotated[int, typer.Option(help="Clips per run saved to OUT/samples as PNG (truth over generated).")] = 0,
+    dsc_clip: Annotated[Path | None, typer.Option("--dsc-clip", help="Local transformers CLIP folder (ViT-B/16 for the paper's numbers): adds DSC_con / DSC_tgt.")] = None,
+    dsc_boxes: Annotated[str, typer.Option("--dsc-boxes", help="release (boxes scaled as if CLIP saw the full frame, as eval_dsc.py does) or corrected (mapped through CLIP's centre crop).")] = "release",
 ) -> None:
     """Generate target frames from context + cameras and print quality and subject-consistency per run."""
     from hmworld.hydra.evaluate import EvalOptions, evaluate
 
     opts = EvalOptions(
         split=split, steps=steps, max_clips=max_clips, batch_size=batch_size, seed=seed, device=device,
-        lpips=lpips, clip=clip, out=out, samples=samples,
+        lpips=lpips, clip=clip, out=out, samples=samples, dsc_clip=dsc_clip, dsc_boxes=dsc_boxes,
     )  # fmt: skip
     evaluate(run, data, opts, log=typer.echo)
