@@ -374,10 +374,38 @@ def import_hmworld_cmd(
         typer.echo(package(out, keep_going=keep_going).format())
 
 
+@app.command("encode")
+def encode_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
+    vae: Annotated[Path, typer.Option("--vae", help="Local diffusers AutoencoderKLWan folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Cache folder (index.json + safetensors shards); resumed if it exists.")],
+    text_encoder: Annotated[Path | None, typer.Option("--text-encoder", help="Local transformers text encoder (UMT5EncoderModel for Wan): caption embeddings are cached too.")] = None,
+    config: Annotated[str, typer.Option("--config", help="Named size whose frames and frame size to encode at: tiny, small, base.")] = "base",
+    frames: Annotated[int | None, typer.Option(help="Frames sampled per clip (default: the config's).")] = None,
+    size: Annotated[str | None, typer.Option(help="Frame size HxW (default: the config's).")] = None,
+    split: Annotated[str, typer.Option(help="Dataset split to encode.")] = "train",
+    text_len: Annotated[int, typer.Option("--text-len", help="Text tokens kept per caption (Wan: 512).")] = 512,
+    shard_clips: Annotated[int, typer.Option("--shard-clips", help="Clips per safetensors shard (the unit of resuming).")] = 16,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Precompute Wan VAE latents, cameras (and umT5 caption embeddings) once, for `train --cache`."""
+    from hmworld.hydra.cache import EncodeOptions, encode
+    from hmworld.hydra.config import model_config, parse_size
+    from hmworld.hydra.train import resolve_device
+
+    cfg = model_config(config, "hydra", latent="wan-vae", vae_path=str(vae), frames=frames,
+                       frame_size=parse_size(size) if size else None)  # fmt: skip
+    opts = EncodeOptions(out=out, split=split, text_encoder=text_encoder, text_len=text_len, shard_clips=shard_clips,
+                         device=str(resolve_device(device)))  # fmt: skip
+    index = encode(data, cfg, opts, log=typer.echo)
+    typer.echo(f"{out}: {sum(len(s['clips']) for s in index['splits'].get(split, []))} {split} clip(s) cached")
+
+
 @app.command("train")
 def train_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder: run.json, checkpoints/, log.csv, tb/. Resumed if it holds checkpoints.")],
+    data: Annotated[Path | None, typer.Option("--data", help="Packaged hmworld dataset folder.")] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", help="A cache from `hmworld encode` instead of --data: no video decoding, no VAE, no text encoder.")] = None,
     model: Annotated[str, typer.Option("--model", help="hydra, full-context or fov-retrieval.")] = "hydra",
     config: Annotated[str, typer.Option("--config", help="Named size: tiny (CPU smoke run), small (one GPU), base (paper; needs --vae).")] = "tiny",
     steps: Annotated[int, typer.Option(help="Total optimizer steps (a resumed run continues up to this).")] = 1000,
@@ -409,21 +437,27 @@ def train_cmd(
     trainable: Annotated[str, typer.Option(help="auto (the release's set with a backbone: self-attention, cameras, projector; else all), released or all.")] = "auto",
 ) -> None:
     """Train a HyDRA model or a baseline on an hmworld dataset (multi-GPU: torchrun --nproc_per_node N -m hmworld train …)."""
+    from hmworld.hydra.cache import cache_overrides
     from hmworld.hydra.config import model_config, parse_ablations, parse_kernel, parse_size
     from hmworld.hydra.train import TrainOptions, train
 
-    cfg = model_config(
-        config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
+    if (data is None) == (cache is None):
+        raise UserError("give one of --data DATASET or --cache CACHE")
+    fields = dict(
+        latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
         frame_size=parse_size(size) if size else None, top_k=top_k, local_window=local_window,
         tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel else None, fov_k=fov_k,
         cfg_scale=cfg_scale, **parse_ablations(ablate),
     )  # fmt: skip
+    if cache is not None:  # the cache fixes latent, VAE, frames, frame size and text
+        fields.update(cache_overrides(cache))
+    cfg = model_config(config, model, **fields)
     opts = TrainOptions(
         out=out, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
         log_every=log_every, keep=keep, grad_checkpoint=grad_checkpoint, workers=workers, device=device,
         split=split, resume=resume, backbone=backbone, weights=weights, trainable=trainable,
     )  # fmt: skip
-    train(data, cfg, opts, log=typer.echo)
+    train(cache if cache is not None else data, cfg, opts, log=typer.echo)
 
 
 @app.command("evaluate")

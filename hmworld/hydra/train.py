@@ -28,6 +28,7 @@ from torch.utils.data._utils.collate import default_collate
 from hmworld.atomic import write_text
 from hmworld.errors import UserError, check_choice
 from hmworld.hydra import data as hydra_data
+from hmworld.hydra.cache import CacheDataset, is_cache, prepare_cached
 from hmworld.hydra.checkpoint import (
     LOG_CSV,
     list_checkpoints,
@@ -223,7 +224,13 @@ def train(
 
 def _train(data: Any, cfg: ModelConfig, opts: TrainOptions, run_dir: Path, env: Distributed, say: Callable[[str], None]) -> TrainResult:
     device = env.device
-    dataset = hydra_data.open_dataset(data, opts.split, cfg, masks=False)
+    cached = isinstance(data, (str, Path)) and is_cache(data)
+    dataset = CacheDataset(data, opts.split) if cached else hydra_data.open_dataset(data, opts.split, cfg, masks=False)
+    if cached and len(dataset) == 0:
+        raise UserError(f"cache {str(data)!r} has no {opts.split!r} clips; encode them with `hmworld encode --split {opts.split}`")
+    negative = dataset.negative() if cached else None
+    if cfg.text == "cache" and not cached:
+        raise UserError("this model reads precomputed text embeddings: train it with --cache CACHE (see `hmworld encode`)")
     checkpoints = list_checkpoints(run_dir) if opts.resume else []
     if checkpoints and opts.backbone == "none":
         _check_same_run(run_dir, cfg)
@@ -231,7 +238,7 @@ def _train(data: Any, cfg: ModelConfig, opts: TrainOptions, run_dir: Path, env: 
         raise UserError(f"{str(run_dir)!r} already holds checkpoints; resume it or choose a new --out")
 
     torch.manual_seed(opts.seed)
-    codec = make_codec(cfg, device)
+    codec = None if cached else make_codec(cfg, device)  # a cached run never runs the VAE
     if opts.backbone != "none" and not checkpoints:
         cfg, model = from_wan(load_wan_transformer(opts.weights or ""), cfg)
     else:
@@ -292,7 +299,7 @@ def _train(data: Any, cfg: ModelConfig, opts: TrainOptions, run_dir: Path, env: 
         lr_now = lr * min(1.0, step / opts.warmup) if opts.warmup else lr
         for group in optimizer.param_groups:
             group["lr"] = lr_now
-        prep = prepare_batch(batch, codec, cfg, device)
+        prep = prepare_cached(batch, cfg, device, negative) if codec is None else prepare_batch(batch, codec, cfg, device)
         generator = torch.Generator().manual_seed(step_seed(opts.seed, env.rank, step))
         with amp:
             loss = training_loss(train_model, prep, generator, cfg)
