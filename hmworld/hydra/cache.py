@@ -72,7 +72,7 @@ def read_index(root: str | Path) -> dict[str, Any]:
 def cache_overrides(root: str | Path) -> dict[str, Any]:
     """The model-config fields a cache fixes: latent, VAE, frames, frame size and text."""
     s = read_index(root)["settings"]
-    text = {"text": "cache", "text_dim": s["text_dim"]} if s["text_encoder"] else {}
+    text = {"text": "cache", "text_dim": s["text_dim"], "text_len": s["text_len"]} if s["text_encoder"] else {}
     return {"latent": "wan-vae", "vae_path": s["vae"], "frames": s["frames"], "frame_size": tuple(s["frame_size"]), **text}
 
 

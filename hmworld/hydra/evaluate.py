@@ -8,6 +8,7 @@ Every run sees the same noise per clip, so rows differ only by the model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from hmworld.hydra import metrics
 from hmworld.hydra.checkpoint import load_run
 from hmworld.hydra.dsc import BOX_MODES, DSCScorer
 from hmworld.hydra.pipeline import generate, prepare_batch
+from hmworld.hydra.text import TransformersTextEncoder
 from hmworld.hydra.train import resolve_device, step_seed
 
 EVAL_JSON = "eval.json"
@@ -48,6 +50,7 @@ class EvalOptions:
     min_subject_pixels: int = 4
     dsc_clip: Path | None = None  # local transformers CLIP folder (ViT-B/16 for the paper's DSC)
     dsc_boxes: str = "release"  # release (the centre-crop quirk) | corrected
+    text_encoder: Path | None = None  # runs trained on cached text embeddings: the encoder the cache used
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps < 1:
@@ -177,10 +180,18 @@ def evaluate_run(
     n = len(dataset) if opts.max_clips is None else min(opts.max_clips, len(dataset))
     loader = DataLoader(Subset(dataset, range(n)), batch_size=opts.batch_size, collate_fn=default_collate)
     steps = opts.steps or loaded.cfg.sample_steps
+    encoder = None
+    if loaded.cfg.text == "cache":
+        if opts.text_encoder is None:
+            raise UserError(f"run {str(run_dir)!r} was trained on cached text embeddings; give --text-encoder DIR (the encoder the cache used)")
+        encoder = TransformersTextEncoder(opts.text_encoder, loaded.cfg.text_len).to(device)
     tally = _Tally()
     saved = 0
     for bi, batch in enumerate(loader):
         prep = prepare_batch(batch, loaded.codec, loaded.cfg, device)
+        if encoder is not None:
+            neg = encoder([loaded.cfg.negative_prompt] * len(prep.captions))
+            prep = dataclasses.replace(prep, text=encoder(prep.captions), negative_text=neg)
         generator = torch.Generator().manual_seed(step_seed(opts.seed, bi))
         pred = generate(loaded.model, loaded.codec, prep, steps, loaded.cfg, generator).float().cpu()
         T = batch["video"].shape[1]

@@ -84,6 +84,11 @@ def test_encode_then_train_from_the_cache_only(builtin_dataset, tiny_wan_vae, ti
     assert "step       2" in r.stdout
     cfg = json.loads((run / "run.json").read_text())["model"]
     assert (cfg["text"], cfg["text_dim"], cfg["latent"], cfg["frames"]) == ("cache", 16, "wan-vae", 10)
+    # the run generates from the dataset, embedding captions with the encoder the cache used (CFG on)
+    hm("evaluate", "--run", run, "--data", builtin_dataset, "--split", "train", "--steps", "2", "--max-clips", "1",
+       "--text-encoder", tiny_umt5, "--device", "cpu", "--out", tmp_path / "eval")  # fmt: skip
+    row = json.loads((tmp_path / "eval" / "eval.json").read_text())["rows"][0]
+    assert row["clips"] == 1 and 0 < row["psnr"] < 100
 
 
 def test_a_cached_batch_carries_text_and_the_negative_prompt(builtin_dataset, tiny_wan_vae, tiny_umt5, tmp_path):
