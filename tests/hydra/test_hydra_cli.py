@@ -110,3 +110,17 @@ def test_markdown_table_marks_missing_metrics():
     row = RunScores("a", "hydra", "tiny", 10, 2, 16, 21.5, 0.61234, None, 0, None, None, None, None)
     table = markdown_table([row])
     assert table.splitlines()[2] == "| a | hydra | tiny | 10 | 2 | 21.50 | 0.6123 | – | 0 | – | – | – | – | – | – |"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--out", "RUN"], "error: give one of --data DATASET or --cache CACHE"),
+        (["train", "--out", "RUN", "--data", "RUN", "--ablate", "affinity=bad"], "error: unknown affinity 'bad'; allowed: released, per-head"),
+        (["train", "--out", "RUN", "--data", "RUN", "--backbone", "wan2.1-t2v-1.3b"], "error: --backbone and --weights go together: --backbone wan2.1-t2v-1.3b --weights DIR"),
+    ],
+)
+def test_train_option_mistakes_exit_2_with_one_line(tmp_path, args, message):
+    argv = [str(tmp_path) if a == "RUN" else a for a in args]
+    proc = subprocess.run([sys.executable, "-m", "hmworld", *argv], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [message]
