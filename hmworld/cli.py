@@ -187,6 +187,24 @@ def preview_cmd(
     typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
 
 
+@app.command("report")
+def report_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder (hmworld package).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder to write (default: DATASET_DIR/report); an earlier report there is replaced.")] = None,
+    clips: Annotated[str, typer.Option("--clips", help="Clip pages to write: the first N clips of the table, or 'all'. The index lists every clip.")] = "all",
+    open_: Annotated[bool, typer.Option("--open", help="Open the overview in the default web browser when done.")] = False,
+) -> None:
+    """Write a static, offline HTML report: overview plots, a page per clip (video, masks, top-down map, timeline), a clip index."""
+    import webbrowser
+
+    from hmworld.report import build_report, parse_clips
+
+    summary = build_report(dataset_dir, out, parse_clips(clips))
+    typer.echo(summary.format())
+    if open_:
+        webbrowser.open((summary.out / "index.html").resolve().as_uri())
+
+
 @app.command("filter-events")
 def filter_events_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="Dataset folder (clips/<clip_id>/clip.json, or a packaged dataset).")],
