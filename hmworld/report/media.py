@@ -19,8 +19,8 @@ from PIL import Image
 from hmworld.atomic import atomic_path
 from hmworld.clip import ClipRecord
 from hmworld.render.preview import contact_sheet
-from hmworld.render.video import read_video
 from hmworld.report.style import subject_rgb
+from hmworld.video import read_video
 
 THUMB_WIDTH = 160
 MASK_MAX_WIDTH = 416

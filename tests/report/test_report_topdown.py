@@ -7,6 +7,7 @@ from matplotlib.path import Path as MplPath
 
 from hmworld import geometry as g
 from hmworld.clip import read_clip
+from hmworld.events import read_events
 from hmworld.report.topdown import footprints, topdown_figure, view_height
 
 
@@ -43,8 +44,6 @@ def test_footprint_border_points_project_onto_the_image_border() -> None:
 
 
 def test_map_of_a_rendered_clip_puts_entered_subjects_inside_the_view(dataset) -> None:
-    from hmworld.events import read_events
-
     checked = 0
     for folder in sorted((dataset / "clips").iterdir()):
         ev = read_events(folder)
