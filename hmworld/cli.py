@@ -176,15 +176,24 @@ def ue5_assets_cmd(
 @app.command("preview")
 def preview_cmd(
     clip: Annotated[Path, typer.Argument(help="A clip folder (OUT/clips/<clip_id>).")],
-    out: Annotated[Path, typer.Option("--out", help="Contact sheet to write (.png).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Contact sheet to write (.png).")] = None,
+    video: Annotated[Path | None, typer.Option("--video", help="Annotated video to write (.mp4): masks outlined, state labels, a top-down inset.")] = None,
     frames: Annotated[int, typer.Option(help="Frames on the sheet, spread over the clip.")] = 12,
     columns: Annotated[int, typer.Option(help="Frames per row.")] = 4,
     scale: Annotated[float, typer.Option(help="Size of each frame relative to the video.")] = 1.0,
 ) -> None:
-    """Write a contact sheet of a clip: frames across time with subject masks outlined."""
+    """Write a contact sheet (--out) and/or an annotated video (--video) of one clip."""
     from hmworld.render.preview import write_contact_sheet
+    from hmworld.report.preview import check_video_path, write_preview_video
 
-    typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+    if out is None and video is None:
+        raise UserError("give --out SHEET.png (contact sheet), --video OUT.mp4 (annotated video), or both")
+    if video is not None:
+        check_video_path(video)
+    if out is not None:
+        typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+    if video is not None:
+        typer.echo(f"wrote {write_preview_video(clip, video)}")
 
 
 @app.command("report")

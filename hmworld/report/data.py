@@ -79,11 +79,17 @@ def load_clip(view: DatasetView, i: int) -> ClipView:
     if not is_complete(path):
         raise UserError(f"clip folder {str(path)!r} is missing or incomplete (no clip.json); the table lists it")
     record = read_clip(path)
-    events = read_events(path)
-    computed = events is None
-    if events is None:
-        events = clip_events(record, EventParams())
+    events, computed = clip_states(record)
     return ClipView(row, record, events, computed)
+
+
+def clip_states(record: ClipRecord) -> tuple[ClipEvents, bool]:
+    """The clip's events.json, or (when filter-events has not run) events computed with the
+    default thresholds; the flag says they were computed here."""
+    events = read_events(record.path)
+    if events is None:
+        return clip_events(record, EventParams()), True
+    return events, False
 
 
 def hidden_seconds(view: DatasetView) -> np.ndarray:
