@@ -201,6 +201,7 @@ def report_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder (hmworld package).")],
     out: Annotated[Path | None, typer.Option("--out", help="Report folder to write (default: DATASET_DIR/report); an earlier report there is replaced.")] = None,
     clips: Annotated[str, typer.Option("--clips", help="Clip pages to write: the first N clips of the table, or 'all'. The index lists every clip.")] = "all",
+    workers: Annotated[int, typer.Option("--workers", help="Processes writing clip pages.")] = 1,
     open_: Annotated[bool, typer.Option("--open", help="Open the overview in the default web browser when done.")] = False,
 ) -> None:
     """Write a static, offline HTML report: overview plots, a page per clip (video, masks, top-down map, timeline), a clip index."""
@@ -208,7 +209,7 @@ def report_cmd(
 
     from hmworld.report import build_report, parse_clips
 
-    summary = build_report(dataset_dir, out, parse_clips(clips))
+    summary = build_report(dataset_dir, out, parse_clips(clips), workers=workers)
     typer.echo(summary.format())
     if open_:
         webbrowser.open((summary.out / "index.html").resolve().as_uri())

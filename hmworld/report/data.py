@@ -72,10 +72,9 @@ def load_dataset(root: str | Path) -> DatasetView:
     return DatasetView(root, info, rows)
 
 
-def load_clip(view: DatasetView, i: int) -> ClipView:
-    """Clip i of the table with its folder's shot and events; UserError when the folder is missing."""
-    row = view.row(i)
-    path = clip_dir(view.root, row["clip_id"])
+def load_clip(root: Path, row: dict[str, Any]) -> ClipView:
+    """A table row's clip with its folder's shot and events; UserError when the folder is missing."""
+    path = clip_dir(root, row["clip_id"])
     if not is_complete(path):
         raise UserError(f"clip folder {str(path)!r} is missing or incomplete (no clip.json); the table lists it")
     record = read_clip(path)

@@ -21,6 +21,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -194,6 +195,13 @@ def write_clip(c: ClipView, folder: Path, prev_next: tuple[str | None, str | Non
     write_text(folder / "index.html", html)
 
 
+def _page(root: Path, row: dict[str, Any], folder: Path, prev_next: tuple[str | None, str | None]) -> str:
+    """Write one clip page (in a worker process or here); returns its render settings as text."""
+    c = load_clip(root, row)
+    write_clip(c, folder, prev_next)
+    return ", ".join(f"{k}={v}" for k, v in c.record.backend.items())
+
+
 def _index_rows(view: DatasetView, pages: set[str]) -> list[dict[str, Any]]:
     r = view.rows
     return [
@@ -220,11 +228,13 @@ def build_report(
     dataset_dir: str | Path,
     out: str | Path | None = None,
     clips: int | None = None,
+    workers: int = 1,
     on_clip: Callable[[int, int], None] | None = None,
 ) -> ReportSummary:
     """Write the report of a packaged dataset; clips = pages for the first N clips of the table (None: all).
 
-    on_clip(done, total) is called after each clip page. Raises UserError for a
+    workers > 1 writes clip pages in that many processes. on_clip(done, total)
+    is called after each clip page. Raises UserError for a
     folder that is not a packaged dataset, an unsafe OUT or a missing clip folder.
     """
     start = time.perf_counter()
@@ -232,6 +242,8 @@ def build_report(
     view = load_dataset(root)
     out = Path(out) if out is not None else root / REPORT_DIR
     check_out(out, root)
+    if workers < 1:
+        raise UserError(f"--workers must be at least 1, got {workers}")
     n_pages = view.n_clips if clips is None else min(clips, view.n_clips)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -243,15 +255,24 @@ def build_report(
         raise UserError(f"cannot write the report to {str(out)!r}: {e.strerror or e}") from None
     try:
         ids = view.rows["clip_id"][:n_pages]
+        jobs = [(root, view.row(i), tmp / "clips" / cid, (ids[i - 1] if i > 0 else None,
+                                                          ids[i + 1] if i + 1 < len(ids) else None))
+                for i, cid in enumerate(ids)]
         backends: Counter[str] = Counter()
         page_start = time.perf_counter()
-        for i, cid in enumerate(ids):
-            c = load_clip(view, i)
-            backends[", ".join(f"{k}={v}" for k, v in c.record.backend.items())] += 1
-            prev_next = (ids[i - 1] if i > 0 else None, ids[i + 1] if i + 1 < len(ids) else None)
-            write_clip(c, tmp / "clips" / cid, prev_next)
-            if on_clip:
-                on_clip(i + 1, n_pages)
+        if workers == 1 or len(jobs) < 2:
+            done = (_page(*job) for job in jobs)
+            for i, settings in enumerate(done):
+                backends[settings] += 1
+                if on_clip:
+                    on_clip(i + 1, n_pages)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+                futures = [pool.submit(_page, *job) for job in jobs]
+                for i, f in enumerate(as_completed(futures)):
+                    backends[f.result()] += 1
+                    if on_clip:
+                        on_clip(i + 1, n_pages)
         page_s = time.perf_counter() - page_start
         for name in ASSET_FILES:
             text = resources.files("hmworld.report").joinpath("assets", name).read_text(encoding="utf-8")

@@ -107,6 +107,14 @@ def test_a_second_run_replaces_the_report(dataset: Path, tmp_path: Path) -> None
     assert not list(tmp_path.glob(".r.*"))  # no temporary folders left beside it
 
 
+def test_pages_from_worker_processes_match_pages_from_one(dataset: Path, report: Path, tmp_path: Path) -> None:
+    s = build_report(dataset, tmp_path / "w", clips=4, workers=2)
+    assert s.pages == 4
+    for page in report.glob("clips/*/index.html"):
+        assert (tmp_path / "w" / page.relative_to(report)).read_text() == page.read_text()
+    assert (tmp_path / "w" / "index.html").read_text() == (report / "index.html").read_text()
+
+
 def test_parse_clips() -> None:
     assert parse_clips("all") is None and parse_clips(" ALL ") is None and parse_clips("3") == 3
     for bad in ("0", "-2", "x", ""):
@@ -123,13 +131,14 @@ def test_cli_writes_the_report_and_prints_its_path(dataset: Path, tmp_path: Path
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--clips", "0"], "--clips must be a positive number or 'all'"),
-        (["--clips", "some"], "--clips must be a positive number or 'all'"),
+        (["--clips", "0"], "--clips must be a positive number or 'all', got '0'"),
+        (["--clips", "some"], "--clips must be a positive number or 'all', got 'some'"),
+        (["--workers", "0"], "--workers must be at least 1, got 0"),
     ],
 )
-def test_cli_bad_clips_is_one_line(dataset: Path, tmp_path: Path, args: list[str], message: str) -> None:
+def test_cli_bad_numbers_are_one_line(dataset: Path, tmp_path: Path, args: list[str], message: str) -> None:
     r = hm("report", dataset, "--out", tmp_path / "x", *args)
-    assert r.returncode == 2 and r.stderr.strip() == f"error: {message}, got {args[1]!r}"
+    assert r.returncode == 2 and r.stderr.strip() == f"error: {message}"
     assert not (tmp_path / "x").exists()
 
 
