@@ -101,7 +101,7 @@ def kept_fraction(splits: Sequence[str], passed: Sequence[bool]) -> Figure:
     ax.set_xlim(0, max(int(total.max()), 1) * 1.35)
     share = 100.0 * p.sum() / max(p.size, 1)
     ax.set_title(f"Kept fraction: {share:.0f}% of {p.size} clips pass the event filter")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
 
 
