@@ -16,6 +16,7 @@ from hmworld.errors import UserError
 from hmworld.report import build_report, parse_clips
 from hmworld.report.media import mask_grid, tile_masks
 from hmworld.report.timeline import state_runs
+from tests.report.browser_support import unavailable
 
 
 def hm(*args: object) -> subprocess.CompletedProcess:
@@ -156,3 +157,12 @@ def test_cli_never_overwrites_a_folder_that_is_not_a_report(dataset: Path, tmp_p
     assert (keep / "notes.txt").read_text() == "precious" and len(list(keep.iterdir())) == 1
     r = hm("report", dataset, "--out", dataset)
     assert r.returncode == 2 and r.stderr.startswith("error: ")
+
+
+def test_without_a_browser_only_the_browser_tests_skip_and_never_under_ci(monkeypatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        unavailable("no Chromium found")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true but no Chromium found"):
+        unavailable("no Chromium found")
