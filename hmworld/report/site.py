@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -196,9 +197,15 @@ def write_clip(c: ClipView, folder: Path, prev_next: tuple[str | None, str | Non
 
 
 def _page(root: Path, row: dict[str, Any], folder: Path, prev_next: tuple[str | None, str | None]) -> str:
-    """Write one clip page (in a worker process or here); returns its render settings as text."""
-    c = load_clip(root, row)
-    write_clip(c, folder, prev_next)
+    """Write one clip page (in a worker process or here); returns its render settings as text.
+
+    A damaged clip folder (unreadable video, masks or clip.json) is a UserError naming the clip.
+    """
+    try:
+        c = load_clip(root, row)
+        write_clip(c, folder, prev_next)
+    except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as e:
+        raise UserError(f"clip {row['clip_id']}: cannot make its page ({type(e).__name__}: {e})") from None
     return ", ".join(f"{k}={v}" for k, v in c.record.backend.items())
 
 
@@ -286,6 +293,9 @@ def build_report(
                 "dataset": str(root.resolve()), "clips": view.n_clips, "pages": n_pages}
         write_text(tmp / REPORT_JSON, json.dumps(meta, indent=1) + "\n")
         _swap_in(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(f"cannot write the report to {str(out)!r}: {e}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

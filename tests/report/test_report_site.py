@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,23 @@ def test_without_a_browser_only_the_browser_tests_skip_and_never_under_ci(monkey
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true but no Chromium found"):
         unavailable("no Chromium found")
+
+
+def test_a_missing_or_damaged_clip_is_one_line_and_leaves_no_half_report(dataset: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    shutil.copytree(dataset, ds)
+    ids = _clip_ids(ds)
+    (ds / "clips" / ids[1] / "instances.npz").write_bytes(b"not a zip")
+    r = hm("report", ds, "--out", tmp_path / "out")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith(f"error: clip {ids[1]}: cannot make its page")
+    shutil.rmtree(ds / "clips" / ids[0])
+    r = hm("report", ds, "--out", tmp_path / "out", "--workers", "2")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and ids[0] in r.stderr
+    assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["ds"]
+
+
+def test_an_unwritable_out_is_one_line(dataset: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    r = hm("report", dataset, "--out", tmp_path / "file" / "report")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
