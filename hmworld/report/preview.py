@@ -10,6 +10,7 @@ matplotlib and only its moving parts are redrawn per frame (blitting).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -93,11 +94,14 @@ def write_preview_video(clip_path: str | Path, out: str | Path, crf: int = 20) -
     clip_path, out = Path(clip_path), check_video_path(out)
     if not is_complete(clip_path):
         raise UserError(f"{str(clip_path)!r} is not a complete clip folder (no clip.json)")
-    record = read_clip(clip_path)
+    try:
+        record = read_clip(clip_path)
+        events, _ = clip_states(record)
+        rgb = read_video(record.video_path)
+        ids = record.load_instances()
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise UserError(f"{str(clip_path)!r}: cannot read the clip ({type(e).__name__}: {e})") from None
     shot = record.shot
-    events, _ = clip_states(record)
-    rgb = read_video(record.video_path)
-    ids = record.load_instances()
     side = min(shot.height - 2 * PAD, max(MIN_INSET_PX, round(shot.width * INSET_FRACTION)))
     inset = _Inset(record, events, side)
     font = ImageFont.load_default()

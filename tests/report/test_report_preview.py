@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,13 @@ def test_cli_writes_sheet_and_video_and_rejects_bad_names(clip: Path, tmp_path: 
     assert not (tmp_path / "s2.png").exists()
     r = hm(clip)
     assert r.returncode == 2 and "--video OUT.mp4" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_a_damaged_clip_is_one_line(clip: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "clip"
+    shutil.copytree(clip, bad)
+    (bad / "instances.npz").write_bytes(b"broken")
+    r = subprocess.run([sys.executable, "-m", "hmworld", "preview", str(bad), "--video", str(tmp_path / "v.mp4")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot read the clip" in r.stderr
+    assert not (tmp_path / "v.mp4").exists()
