@@ -209,7 +209,9 @@ def preview_cmd(
     if out is None and video is None:
         raise UserError("give --out SHEET.png (contact sheet), --video OUT.mp4 (annotated video), or both")
     if video is not None:
-        check_video_path(video)
+        check_file(check_video_path(video), "preview video")
+    if out is not None:
+        check_file(out, "contact sheet")
     if out is not None:
         typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
     if video is not None:

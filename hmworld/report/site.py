@@ -36,6 +36,7 @@ from hmworld import __version__
 from hmworld.atomic import write_text
 from hmworld.catalog import SCENES, SUBJECTS
 from hmworld.errors import UserError
+from hmworld.outputs import os_error_line, with_path
 from hmworld.report import figures as F
 from hmworld.report.data import (
     ClipView,
@@ -295,6 +296,8 @@ def build_report(
         _swap_in(tmp, out)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if os_error_line(e) is not None:  # refused or disk full: the CLI's one line (exit 2 or 1) names the path
+            raise with_path(e, out) from None
         raise UserError(f"cannot write the report to {str(out)!r}: {e}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

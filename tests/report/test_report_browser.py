@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
+from hmworld.dataset.tables import read_all
 from tests.report.browser_support import (
     PageLog,
     find_chromium,
@@ -67,10 +67,7 @@ def _check_plots(pg, selector: str, expect: int) -> None:
 def _first_clip(report: Path) -> tuple[str, dict]:
     meta = json.loads((report / "report.json").read_text())
     ds = Path(meta["dataset"])
-    ids = []
-    for split in ("train", "test"):
-        for p in sorted((ds / "data").glob(f"{split}-*.parquet")):
-            ids += pq.read_table(p, columns=["clip_id"]).column("clip_id").to_pylist()
+    ids = read_all(ds, columns=["clip_id"]).column("clip_id").to_pylist()
     clip = json.loads((ds / "clips" / ids[0] / "clip.json").read_text())
     return ids[0], clip
 

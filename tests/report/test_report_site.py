@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from hmworld.dataset.tables import read_all
 from hmworld.errors import UserError
 from hmworld.report import build_report, parse_clips
 from hmworld.report.media import mask_grid, tile_masks
@@ -26,11 +26,8 @@ def hm(*args: object) -> subprocess.CompletedProcess:
 
 
 def _clip_ids(dataset: Path) -> list[str]:
-    ids: list[str] = []
-    for split in ("train", "test"):
-        for p in sorted((dataset / "data").glob(f"{split}-*.parquet")):
-            ids += pq.read_table(p, columns=["clip_id"]).column("clip_id").to_pylist()
-    return ids
+    """The table's clip ids, train first (the report's order)."""
+    return read_all(dataset, columns=["clip_id"]).column("clip_id").to_pylist()
 
 
 def test_report_has_overview_index_and_a_page_for_each_requested_clip(report: Path, dataset: Path) -> None:
