@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from hmworld.errors import UserError
+from hmworld.ray_cluster import RaySettings
 
 app = typer.Typer(
     add_completion=False,
@@ -137,6 +138,11 @@ def render_cmd(
     ue_editor: Annotated[Path | None, typer.Option("--ue-editor", help="ue5: the UnrealEditor-Cmd executable (default: $UE_EDITOR).")] = None,
     ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds before a hung editor is killed.")] = 1800.0,
     ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts for a crashed or hung editor.")] = 2,
+    executor: Annotated[str, typer.Option(help="Where the work runs: local (processes here) or ray (a Ray cluster; pip install 'hmworld[ray]').")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="ray: auto, ray://HOST:PORT or HOST:PORT of a running cluster (default: start a local Ray).")] = None,
+    ray_cpus: Annotated[float, typer.Option("--ray-cpus", help="ray: CPUs each clip task (or editor actor) declares.")] = 1.0,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", help="ray: GPUs each session actor (ue5 editor) declares.")] = 1.0,
+    ray_actors: Annotated[int | None, typer.Option("--ray-actors", help="ray: session actors (editors) to run (default: one per GPU it may have).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Render clips (rgb.mp4, instances.npz, clip.json); a re-run skips complete clips and redoes partial ones."""
@@ -151,7 +157,9 @@ def render_cmd(
 
         options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
                                   ue_timeout=ue_timeout, ue_retries=ue_retries)
-    summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
+    ray_settings = RaySettings(ray_address, ray_cpus, ray_gpus, ray_actors)
+    summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options,
+                          executor=executor, ray_settings=ray_settings)
     typer.echo(summary.format())
     if summary.failed:
         raise typer.Exit(1)
@@ -252,6 +260,10 @@ def caption_cmd(
     prompt: Annotated[str | None, typer.Option(help="minicpm-v: replace the HM-World-style instruction ({n} frames, {seconds} s).")] = None,
     download: Annotated[bool, typer.Option("--download", help="minicpm-v: fetch the model from the hub if it is not cached.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Caption again clips that already have caption.json.")] = False,
+    executor: Annotated[str, typer.Option(help="Where the work runs: local (processes here) or ray (a Ray cluster; pip install 'hmworld[ray]').")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="ray: auto, ray://HOST:PORT or HOST:PORT of a running cluster (default: start a local Ray).")] = None,
+    ray_actors: Annotated[int, typer.Option("--ray-actors", help="ray: captioner actors (each loads the model once).")] = 1,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", help="ray: GPUs each captioner actor declares (0 for the template captioner).")] = 0.0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
@@ -262,7 +274,9 @@ def caption_cmd(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
     )
-    summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
+    ray_settings = RaySettings(ray_address, gpus_per_actor=ray_gpus, actors=ray_actors)
+    summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite,
+                              progress=progress, executor=executor, ray_settings=ray_settings)
     typer.echo(summary.format(captioner))
     # always resync a packaged dataset: a run killed after captioning but before this line left it stale
     changed = sync_captions(dataset_dir)

@@ -8,6 +8,10 @@ first, clip.json last and atomically.
 
 from __future__ import annotations
 
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,6 +26,7 @@ from hmworld.clip import (
     read_clip,
     write_clip_json,
 )
+from hmworld.errors import UserError
 from hmworld.shot import Shot
 
 
@@ -39,6 +44,49 @@ class Backend(Protocol):
     version: str
 
     def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord: ...
+
+
+@dataclass(frozen=True)
+class ShotResult:
+    """What became of one shot of a batch: frames rendered and seconds taken, or the error.
+
+    `error` is the traceback text of a failure of this shot alone (None on
+    success); `frames` is 0 when it failed.
+    """
+
+    clip_id: str
+    frames: int
+    seconds: float
+    error: str | None = None
+
+
+def render_each(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
+    """The default `render_batch`: `render_clip` shot after shot, one ShotResult as each finishes.
+
+    A failure of one shot is its ShotResult's error and the next shot still
+    renders; a UserError (a bad setup that every shot would hit) propagates.
+    """
+    for shot, out_dir in items:
+        start = time.perf_counter()
+        try:
+            backend.render_clip(shot, out_dir)
+        except UserError:
+            raise
+        except Exception:
+            yield ShotResult(shot.clip_id, 0, time.perf_counter() - start, traceback.format_exc())
+            continue
+        yield ShotResult(shot.clip_id, shot.frames, time.perf_counter() - start)
+
+
+def batch_size_of(backend: Backend) -> int:
+    """Shots one `render_batch` call should get (1 for a backend without a batch interface)."""
+    return max(1, int(getattr(backend, "batch_size", 1)))
+
+
+def render_batch(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
+    """The backend's own `render_batch` when it has one, else `render_each`."""
+    own = getattr(backend, "render_batch", None)
+    return own(items) if own is not None else render_each(backend, items)
 
 
 def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:

@@ -10,20 +10,21 @@ leaves nothing that looks complete but is not.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import os
 import shutil
-import signal
 import tempfile
 import time
-import traceback
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
-from hmworld.errors import UserError
+from hmworld.errors import UserError, check_choice
+from hmworld.ray_cluster import RaySettings, require_ray
+from hmworld.render.base import ShotResult, batch_size_of
+from hmworld.render.executors import DEFAULT_EXECUTOR, EXECUTORS
+from hmworld.render.executors.local import run_local
+from hmworld.render.executors.unit import RenderJob
 
 _SIZE_KEYS = ("width", "height", "frames", "fps")
 
@@ -106,57 +107,19 @@ def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, 
     return todo, skipped, redone
 
 
-# --------------------------------------------------------------------------- workers
-
-_STATE: dict[str, Any] = {}
-
-
-def _init_worker(backend_name: str, options: dict[str, Any], out: str, threads: int | None) -> None:
-    """Per process: ignore Ctrl-C (the parent stops us), share the cores, make the backend once."""
-    if threads is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        import numba
-
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    from hmworld.render import get_backend
-
-    _STATE["backend"] = get_backend(backend_name, **options)
-    _STATE["out"] = Path(out)
+def make_units(rows: Sequence[dict[str, Any]], batch_size: int) -> list[tuple[dict[str, Any], ...]]:
+    """Group the rows to render into work units of `batch_size` rows (the last may be shorter)."""
+    return [tuple(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
 
 
-def _render_row(row: dict[str, Any]) -> tuple[str, int, float, str | None]:
-    """Render one clip; a failure of this clip alone comes back as its traceback, not an exception.
+def _execute(executor: str, units: list[tuple[dict[str, Any], ...]], job: RenderJob, workers: int,
+             ray_settings: RaySettings | None) -> Iterator[ShotResult]:
+    if executor == "local":
+        return run_local(units, job, workers)
+    require_ray()  # before importing the Ray executor, whose module needs it
+    from hmworld.render.executors.ray import run_ray
 
-    A UserError (bad setup: a missing asset, say) still stops the whole run.
-    """
-    from hmworld.plan import materialise
-
-    start = time.perf_counter()
-    shot = materialise(row)
-    try:
-        _STATE["backend"].render_clip(shot, clip_dir(_STATE["out"], shot.clip_id))
-    except UserError:
-        raise
-    except Exception:
-        return shot.clip_id, 0, time.perf_counter() - start, traceback.format_exc()
-    return shot.clip_id, shot.frames, time.perf_counter() - start, None
-
-
-def _run(todo: list[dict[str, Any]], backend: str, options: dict[str, Any], out: Path, workers: int) -> Iterator[tuple[str, int, float, str | None]]:
-    if workers <= 1 or len(todo) <= 1:
-        _init_worker(backend, options, str(out), None)
-        for row in todo:
-            yield _render_row(row)
-        return
-    n = min(workers, len(todo))
-    threads = max(1, (os.cpu_count() or 1) // n)
-    pool = mp.get_context("spawn").Pool(n, initializer=_init_worker, initargs=(backend, options, str(out), threads))
-    try:
-        yield from pool.imap_unordered(_render_row, todo, chunksize=1)
-        pool.close()
-        pool.join()
-    finally:
-        pool.terminate()  # on error or Ctrl-C: stop clips in flight; their folders lack clip.json
+    return run_ray(units, job, ray_settings or RaySettings())
 
 
 def render_rows(
@@ -166,16 +129,23 @@ def render_rows(
     workers: int = 1,
     progress: bool = True,
     backend_options: dict[str, Any] | None = None,
+    executor: str = DEFAULT_EXECUTOR,
+    ray_settings: RaySettings | None = None,
 ) -> RunSummary:
-    """Render plan rows (hmworld.plan) into OUT/clips/<clip_id>/, skipping complete clips."""
+    """Render plan rows (hmworld.plan) into OUT/clips/<clip_id>/, skipping complete clips.
+
+    `executor` "local" renders with `workers` processes here; "ray" on a Ray
+    cluster (`ray_settings`: hmworld.render.executors.ray.RaySettings, None for
+    a local Ray with defaults). Either way the rows are grouped into units of
+    the backend's `batch_size` and every clip is reported as it finishes.
+    """
     from hmworld.plan import validate_row
     from hmworld.render import backend_names
 
     if workers < 1:
         raise UserError(f"workers must be at least 1, got {workers}")
-    from hmworld.errors import check_choice
-
     check_choice("backend", backend, backend_names())
+    check_choice("executor", executor, EXECUTORS)
     for row in rows:
         validate_row(row)
     out = check_output_dir(out)
@@ -187,7 +157,9 @@ def render_rows(
     failed: list[tuple[str, str]] = []
     with bar as p:
         task = p.add_task("rendering", total=len(todo), fps="-")
-        for clip_id, n, _, error in _run(todo, backend, dict(backend_options or {}), out, workers):
+        job = RenderJob(backend, str(out), dict(backend_options or {}))
+        units = make_units(todo, batch_size_of(job.make_backend())) if todo else []
+        for clip_id, n, _, error in (astuple(r) for r in _execute(executor, units, job, workers, ray_settings)):
             if error is None:
                 frames += n
                 done.append(clip_id)
@@ -261,7 +233,6 @@ def select_rows(
     rows = plan.plan_rows(plan.read_plan(plan_file))
     if scene is not None:
         from hmworld.catalog import SCENES
-        from hmworld.errors import check_choice
 
         check_choice("scene", scene, list(SCENES))
         rows = [r for r in rows if r["scene"] == scene]

@@ -9,7 +9,7 @@ pixel counts collect.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import numpy as np
 
 from hmworld.clip import VIDEO_FILE, ClipRecord, Measured
 from hmworld.render import register_backend
-from hmworld.render.base import backend_info, finish_clip
+from hmworld.render.base import ShotResult, backend_info, finish_clip, render_each
 from hmworld.render.builtin.primitives import PrimitiveSet
 from hmworld.render.builtin.raycast import (
     Frame,
@@ -118,6 +118,7 @@ class BuiltinBackend:
 
     name = "builtin"
     version = VERSION
+    batch_size = 1  # one clip per unit of work: clips are independent and cheap to start
 
     def __init__(
         self,
@@ -169,3 +170,6 @@ class BuiltinBackend:
             crf=self.crf,
         )
         return finish_clip(out_dir, shot, ids, Measured(visible, silhouette), info, stats)
+
+    def render_batch(self, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
+        return render_each(self, items)
