@@ -83,6 +83,15 @@ def batch_size_of(backend: Backend) -> int:
     return max(1, int(getattr(backend, "batch_size", 1)))
 
 
+def keeps_session(backend: Backend) -> bool:
+    """Whether the backend holds a costly session (an editor) that a pool of long-lived workers should keep.
+
+    Declared by the class attribute `session = True` (ue5); without it a
+    backend is cheap to start per clip (builtin).
+    """
+    return bool(getattr(backend, "session", False))
+
+
 def render_batch(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
     """The backend's own `render_batch` when it has one, else `render_each`."""
     own = getattr(backend, "render_batch", None)

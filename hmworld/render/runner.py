@@ -21,7 +21,7 @@ from typing import Any
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
 from hmworld.errors import UserError, check_choice
 from hmworld.ray_cluster import RaySettings, require_ray
-from hmworld.render.base import ShotResult, batch_size_of
+from hmworld.render.base import ShotResult, batch_size_of, keeps_session
 from hmworld.render.executors import DEFAULT_EXECUTOR, EXECUTORS
 from hmworld.render.executors.local import run_local
 from hmworld.render.executors.unit import RenderJob
@@ -113,13 +113,13 @@ def make_units(rows: Sequence[dict[str, Any]], batch_size: int) -> list[tuple[di
 
 
 def _execute(executor: str, units: list[tuple[dict[str, Any], ...]], job: RenderJob, workers: int,
-             ray_settings: RaySettings | None) -> Iterator[ShotResult]:
+             ray_settings: RaySettings | None, session: bool) -> Iterator[ShotResult]:
     if executor == "local":
         return run_local(units, job, workers)
     require_ray()  # before importing the Ray executor, whose module needs it
     from hmworld.render.executors.ray import run_ray
 
-    return run_ray(units, job, ray_settings or RaySettings())
+    return run_ray(units, job, ray_settings or RaySettings(), session)
 
 
 def render_rows(
@@ -158,8 +158,10 @@ def render_rows(
     with bar as p:
         task = p.add_task("rendering", total=len(todo), fps="-")
         job = RenderJob(backend, str(out), dict(backend_options or {}))
-        units = make_units(todo, batch_size_of(job.make_backend())) if todo else []
-        for clip_id, n, _, error in (astuple(r) for r in _execute(executor, units, job, workers, ray_settings)):
+        probe = job.make_backend()  # cheap: backends start sessions and compile kernels on first use
+        units = make_units(todo, batch_size_of(probe)) if todo else []
+        results = _execute(executor, units, job, workers, ray_settings, keeps_session(probe))
+        for clip_id, n, _, error in (astuple(r) for r in results):
             if error is None:
                 frames += n
                 done.append(clip_id)

@@ -70,7 +70,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker_main(conn: Connection, job: RenderJob, threads: int, parent: int) -> None:
-    """Receive units until told to stop; send ("shot", ShotResult) per clip, then ("done", None)."""
+    """Receive units until told to stop (None); send ("shot", ShotResult) for every clip of a unit."""
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     set_threads(threads)
@@ -79,7 +79,6 @@ def _worker_main(conn: Connection, job: RenderJob, threads: int, parent: int) ->
         while (rows := conn.recv()) is not None:
             for result in render_unit(backend, rows, job.out):
                 conn.send(("shot", result))
-            conn.send(("done", None))
     except UserError as e:
         conn.send(("user", str(e)))
     except (EOFError, BrokenPipeError):  # the parent is gone
@@ -95,7 +94,7 @@ def _worker_main(conn: Connection, job: RenderJob, threads: int, parent: int) ->
 class _Worker:
     proc: Any  # multiprocessing.Process (spawn context)
     conn: Connection
-    rows: list[Row] = field(default_factory=list)  # the unit in flight, clips not yet reported
+    rows: list[Row] = field(default_factory=list)  # the unit in flight: its clips not yet reported
 
     @property
     def busy(self) -> bool:
@@ -161,8 +160,6 @@ class _Supervisor:
                 if kind == "shot":
                     w.rows = [r for r in w.rows if str(r["clip_id"]) != payload.clip_id]
                     yield payload
-                elif kind == "done":
-                    w.rows = []
                 elif kind == "user":
                     raise UserError(payload)
                 else:

@@ -7,7 +7,7 @@
   clip again. A clip that fails by itself (an exception) is not an error of
   the task: it comes back as a ShotResult with its traceback and is never
   retried, so a deterministic failure is reported once.
-- session backends (UE5 and any backend other than builtin) run on a pool of
+- session backends (`session = True`, as ue5's editor) run on a pool of
   long-lived *actors*, each holding one backend (one editor session) with
   `gpus_per_actor` GPUs, taking a unit of `batch_size` shots per call through
   the backend's `render_batch`. When a session breaks mid-batch the actor
@@ -35,7 +35,6 @@ from hmworld.render.base import Backend, ShotResult
 from hmworld.render.executors.unit import RenderJob, render_unit, set_threads
 
 Row = Mapping[str, Any]
-TASK_BACKENDS = frozenset({"builtin"})  # cheap to start per clip; every other backend keeps a session in an actor
 SESSION_ATTEMPTS = 2  # a unit's shots get one fresh session after the first one broke
 
 
@@ -172,10 +171,8 @@ def _run_actors(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySet
             ray.kill(actor)
 
 
-def run_ray(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySettings) -> Iterator[ShotResult]:
-    """Render `units` on Ray (tasks for builtin, a session actor pool otherwise), a ShotResult per clip."""
+def run_ray(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySettings,
+            session: bool = False) -> Iterator[ShotResult]:
+    """Render `units` on Ray, a ShotResult per clip: tasks, or a pool of actors for a `session` backend."""
     connect(settings.address)
-    if job.backend in TASK_BACKENDS:
-        yield from _run_tasks(units, job, settings)
-    else:
-        yield from _run_actors(units, job, settings)
+    yield from (_run_actors if session else _run_tasks)(units, job, settings)
