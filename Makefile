@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,caption]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,caption,ray]'
 	touch $(STAMP)
 
 venv: $(STAMP)
