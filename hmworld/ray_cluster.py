@@ -64,7 +64,8 @@ def connect(address: str | None) -> Any:
         raise UserError(f"ray-address {address!r} is not allowed; use auto, ray://HOST:PORT (Ray Client) or "
                         "HOST:PORT (the head node's GCS), or omit it to start a local Ray")
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        # "local": a fresh Ray here, even when RAY_ADDRESS or an earlier `ray start` names another
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = "a local Ray" if address is None else f"Ray at {address!r}"
         raise UserError(f"cannot connect to {where}: {' '.join(str(e).split())[:300]}") from None

@@ -40,6 +40,7 @@ class RunSummary:
     seconds: float
     clip_ids: tuple[str, ...] = field(default=())
     failed: tuple[tuple[str, str], ...] = field(default=())  # (clip_id, last line of its error)
+    busy_s: float = 0.0  # seconds the workers spent inside the backend on the rendered clips, summed
 
     @property
     def fps(self) -> float:
@@ -155,15 +156,17 @@ def render_rows(
     done: list[str] = []
     bar = _progress(progress, len(todo))
     failed: list[tuple[str, str]] = []
+    busy = 0.0
     with bar as p:
         task = p.add_task("rendering", total=len(todo), fps="-")
         job = RenderJob(backend, str(out), dict(backend_options or {}))
         probe = job.make_backend()  # cheap: backends start sessions and compile kernels on first use
         units = make_units(todo, batch_size_of(probe)) if todo else []
         results = _execute(executor, units, job, workers, ray_settings, keeps_session(probe))
-        for clip_id, n, _, error in (astuple(r) for r in results):
+        for clip_id, n, took, error in (astuple(r) for r in results):
             if error is None:
                 frames += n
+                busy += took
                 done.append(clip_id)
             else:
                 failed.append((clip_id, error.strip().splitlines()[-1]))
@@ -171,7 +174,7 @@ def render_rows(
             rate = frames / max(time.perf_counter() - start, 1e-9)
             p.update(task, advance=1, fps=f"{rate:.1f}")
     return RunSummary(out, len({str(r["clip_id"]) for r in rows}), len(done), skipped, redone, frames,
-                      time.perf_counter() - start, tuple(done), tuple(failed))
+                      time.perf_counter() - start, tuple(done), tuple(failed), busy)
 
 
 FAILURE_LOG = "render_errors.log"

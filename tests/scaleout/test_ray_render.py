@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 
 import pandas as pd
-from fault_support import folder_bytes, render_args, run, starts
+from fault_support import REPO, folder_bytes, render_args, run, starts
 from ue5.support import fake_editor_executable, full_asset_map_toml, project_file
 
 from hmworld.clip import is_complete, list_clip_dirs
@@ -115,3 +116,19 @@ def test_a_ue5_actor_restarts_its_crashed_editor_and_finishes_the_batch(cluster,
     assert len(editors) == 3  # the crashed editor, the restarted one, and one more clip
     for c in list_clip_dirs(out):
         assert is_complete(c)
+
+
+def test_the_documented_cluster_config_is_valid_for_ray_up():
+    import os
+
+    import jsonschema
+    import ray
+    import yaml
+
+    schema_path = os.path.join(os.path.dirname(ray.__file__), "autoscaler", "ray-schema.json")
+    with open(schema_path) as f:
+        schema = json.load(f)
+    config = yaml.safe_load((REPO / "docs" / "ray-cluster.yaml").read_text())
+    jsonschema.validate(config, schema)
+    assert config["provider"]["type"] == "local"
+    assert not any(k in json.dumps(config).lower() for k in ("password", "secret", "token", "BEGIN "))
