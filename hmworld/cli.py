@@ -136,8 +136,9 @@ def render_cmd(
     ue_project: Annotated[Path | None, typer.Option("--ue-project", help="ue5: the .uproject with the levels, meshes and animations.")] = None,
     ue_assets: Annotated[Path | None, typer.Option("--ue-assets", help="ue5: asset map TOML (template: manifests/ue5_assets.toml).")] = None,
     ue_editor: Annotated[Path | None, typer.Option("--ue-editor", help="ue5: the UnrealEditor-Cmd executable (default: $UE_EDITOR).")] = None,
-    ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds before a hung editor is killed.")] = 1800.0,
-    ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts for a crashed or hung editor.")] = 2,
+    ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds without progress (no new frame, no status) before a hung editor is ended.")] = 1800.0,
+    ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts per shot when the editor crashes or hangs while rendering it.")] = 2,
+    ue_batch: Annotated[int, typer.Option("--ue-batch", help="ue5: shots per editor session (start-up is paid once per batch).")] = 16,
     executor: Annotated[str, typer.Option(help="Where the work runs: local (processes here) or ray (a Ray cluster; pip install 'hmworld[ray]').")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="ray: auto, ray://HOST:PORT or HOST:PORT of a running cluster (default: start a local Ray).")] = None,
     ray_cpus: Annotated[float, typer.Option("--ray-cpus", help="ray: CPUs each clip task (or editor actor) declares.")] = 1.0,
@@ -156,7 +157,7 @@ def render_cmd(
         from hmworld.render.ue5 import backend_options
 
         options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
-                                  ue_timeout=ue_timeout, ue_retries=ue_retries)
+                                  ue_timeout=ue_timeout, ue_retries=ue_retries, ue_batch=ue_batch)
     ray_settings = RaySettings(ray_address, ray_cpus, ray_gpus, ray_actors)
     summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options,
                           executor=executor, ray_settings=ray_settings)

@@ -30,28 +30,12 @@ from hmworld.errors import UserError
 from hmworld.shot import Shot
 
 
-@runtime_checkable
-class Backend(Protocol):
-    """Realises a shot as a clip folder; never invents motion (the shot is the truth).
-
-    `render_clip` writes `rgb.mp4` and `instances.npz` into `out_dir` (created if
-    missing) and returns the parsed clip.json it wrote last. A backend is
-    created once per worker process and may keep state (compiled kernels, an
-    editor session) across clips.
-    """
-
-    name: str
-    version: str
-
-    def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord: ...
-
-
 @dataclass(frozen=True)
 class ShotResult:
-    """What became of one shot of a batch: frames rendered and seconds taken, or the error.
+    """What became of one shot of a batch: frames written (0 on failure), wall seconds, error.
 
-    `error` is the traceback text of a failure of this shot alone (None on
-    success); `frames` is 0 when it failed.
+    `error` is the traceback text of a failure of this shot alone (the rest of
+    the batch goes on); None means its clip folder is complete.
     """
 
     clip_id: str
@@ -60,27 +44,41 @@ class ShotResult:
     error: str | None = None
 
 
-def render_each(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
-    """The default `render_batch`: `render_clip` shot after shot, one ShotResult as each finishes.
+@runtime_checkable
+class Backend(Protocol):
+    """Realises a shot as a clip folder; never invents motion (the shot is the truth).
 
-    A failure of one shot is its ShotResult's error and the next shot still
-    renders; a UserError (a bad setup that every shot would hit) propagates.
+    `render_clip` writes `rgb.mp4` and `instances.npz` into `out_dir` (created if
+    missing) and returns the parsed clip.json it wrote last. A backend is
+    created once per worker process and may keep state (compiled kernels, an
+    editor session) across clips.
+
+    `render_batch` takes up to `batch_size` (shot, clip folder) pairs and
+    yields one ShotResult per shot as each one finishes (not in input order
+    necessarily); a UserError (bad setup) propagates and ends the batch.
     """
+
+    name: str
+    version: str
+    batch_size: int
+
+    def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord: ...
+
+    def render_batch(self, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]: ...
+
+
+def render_each(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
+    """The default `render_batch`: `render_clip` shot after shot, a failure kept to its shot."""
     for shot, out_dir in items:
         start = time.perf_counter()
         try:
-            backend.render_clip(shot, out_dir)
+            backend.render_clip(shot, Path(out_dir))
         except UserError:
             raise
         except Exception:
             yield ShotResult(shot.clip_id, 0, time.perf_counter() - start, traceback.format_exc())
             continue
         yield ShotResult(shot.clip_id, shot.frames, time.perf_counter() - start)
-
-
-def batch_size_of(backend: Backend) -> int:
-    """Shots one `render_batch` call should get (1 for a backend without a batch interface)."""
-    return max(1, int(getattr(backend, "batch_size", 1)))
 
 
 def keeps_session(backend: Backend) -> bool:
@@ -90,12 +88,6 @@ def keeps_session(backend: Backend) -> bool:
     backend is cheap to start per clip (builtin).
     """
     return bool(getattr(backend, "session", False))
-
-
-def render_batch(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
-    """The backend's own `render_batch` when it has one, else `render_each`."""
-    own = getattr(backend, "render_batch", None)
-    return own(items) if own is not None else render_each(backend, items)
 
 
 def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
 from hmworld.errors import UserError, check_choice
 from hmworld.ray_cluster import RaySettings, require_ray
-from hmworld.render.base import ShotResult, batch_size_of, keeps_session
+from hmworld.render.base import ShotResult, keeps_session
 from hmworld.render.executors import DEFAULT_EXECUTOR, EXECUTORS
 from hmworld.render.executors.local import run_local
 from hmworld.render.executors.unit import RenderJob
@@ -108,12 +108,7 @@ def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, 
     return todo, skipped, redone
 
 
-def make_units(rows: Sequence[dict[str, Any]], batch_size: int) -> list[tuple[dict[str, Any], ...]]:
-    """Group the rows to render into work units of `batch_size` rows (the last may be shorter)."""
-    return [tuple(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
-
-
-def _execute(executor: str, units: list[tuple[dict[str, Any], ...]], job: RenderJob, workers: int,
+def _execute(executor: str, units: list[list[dict[str, Any]]], job: RenderJob, workers: int,
              ray_settings: RaySettings | None, session: bool) -> Iterator[ShotResult]:
     if executor == "local":
         return run_local(units, job, workers)
@@ -121,6 +116,17 @@ def _execute(executor: str, units: list[tuple[dict[str, Any], ...]], job: Render
     from hmworld.render.executors.ray import run_ray
 
     return run_ray(units, job, ray_settings or RaySettings(), session)
+
+
+def work_units(todo: Sequence[dict[str, Any]], batch_size: int, workers: int) -> list[list[dict[str, Any]]]:
+    """Rows grouped into units of at most `batch_size`, smaller when that keeps every worker busy.
+
+    With 10 rows, batch 8 and 2 workers the units are 5 + 5, not 8 + 2.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    size = max(1, min(batch_size, -(-len(todo) // max(1, workers))))
+    return [list(todo[i:i + size]) for i in range(0, len(todo), size)]
 
 
 def render_rows(
@@ -161,7 +167,8 @@ def render_rows(
         task = p.add_task("rendering", total=len(todo), fps="-")
         job = RenderJob(backend, str(out), dict(backend_options or {}))
         probe = job.make_backend()  # cheap: backends start sessions and compile kernels on first use
-        units = make_units(todo, batch_size_of(probe)) if todo else []
+        slots = workers if executor == "local" else (ray_settings.actors if ray_settings and ray_settings.actors else 1)
+        units = work_units(todo, probe.batch_size, slots) if todo else []
         results = _execute(executor, units, job, workers, ray_settings, keeps_session(probe))
         for clip_id, n, took, error in (astuple(r) for r in results):
             if error is None:

@@ -10,7 +10,6 @@ from fault_support import REPO, render_args, run
 
 from hmworld.errors import UserError
 from hmworld.ray_cluster import RaySettings
-from hmworld.render.runner import make_units
 
 
 def without_ray(tmp_path) -> dict[str, str]:
@@ -51,13 +50,6 @@ def test_bad_executor_options_are_one_line_and_exit_2(tmp_path, extra, message):
     r = run(render_args(tmp_path / "ds", 1, "--frames", "2", *extra), dict(os.environ))
     assert r.returncode == 2, r.stdout + r.stderr
     assert r.stderr.strip().startswith(message) and len(r.stderr.strip().splitlines()) == 1
-
-
-def test_rows_are_grouped_into_units_of_the_backends_batch_size():
-    rows = [{"clip_id": str(i)} for i in range(5)]
-    assert [len(u) for u in make_units(rows, 2)] == [2, 2, 1]
-    assert [r["clip_id"] for u in make_units(rows, 2) for r in u] == [str(i) for i in range(5)]
-    assert [len(u) for u in make_units(rows, 1)] == [1] * 5
 
 
 def test_ray_settings_are_checked():

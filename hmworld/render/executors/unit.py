@@ -21,7 +21,7 @@ from hmworld.clip import clip_dir, is_complete
 from hmworld.errors import UserError
 from hmworld.plan import materialise
 from hmworld.render import get_backend
-from hmworld.render.base import Backend, ShotResult, render_batch
+from hmworld.render.base import Backend, ShotResult
 from hmworld.shot import Shot
 
 
@@ -69,4 +69,4 @@ def render_unit(backend: Backend, rows: Sequence[Mapping[str, Any]], out: str | 
             shutil.rmtree(path)
         items.append((shot, path))
     if items:
-        yield from render_batch(backend, items)
+        yield from backend.render_batch(items)
