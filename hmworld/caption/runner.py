@@ -13,7 +13,6 @@ The work splits in two so it can be spread over machines later:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from hmworld.atomic import write_json
 from hmworld.caption.protocol import (
     DEFAULT_CAPTIONER,
     Caption,
@@ -33,11 +31,16 @@ from hmworld.caption.protocol import (
     captioner_names,
     get_captioner,
 )
-from hmworld.clip import CLIPS_DIR, list_clip_dirs, read_clip
-from hmworld.errors import UserError, check_choice
+from hmworld.clip import (
+    CLIPS_DIR,
+    list_clip_dirs,
+    read_caption,
+    read_clip,
+    write_caption,
+)
+from hmworld.errors import DamagedClip, UserError, check_choice
 from hmworld.ray_cluster import RaySettings, require_ray
 
-CAPTION_JSON = "caption.json"
 DEFAULT_BATCH_SIZE = 8
 
 
@@ -47,8 +50,12 @@ class CaptionSummary:
     captioned: int  # captions written by this run
     kept: int  # existing captions left alone
     empty: int  # clips the captioner returned no text for: left without a caption, retried next run
+    skipped: tuple[str, ...] = ()  # damaged clips left out with --keep-going, each "clip <id>: <problem>"
 
     def format(self, captioner: str) -> str:
+        return "\n".join([self._counts(captioner), *(f"skipped {p}" for p in self.skipped)])
+
+    def _counts(self, captioner: str) -> str:
         if not self.clips:
             return "no complete clips to caption (render some first)"
         if not self.captioned and not self.empty:
@@ -64,18 +71,12 @@ def uniform_frame_indices(total: int, count: int) -> np.ndarray:
     return ((np.arange(count) + 0.5) * total / count).astype(np.int64)
 
 
-def read_caption(clip_dir: str | Path) -> Caption | None:
-    """A clip's caption.json, or None when it is missing or not a valid caption (then it is redone)."""
-    path = Path(clip_dir) / CAPTION_JSON
+def _usable_caption(clip_dir: Path) -> bool:
+    """The clip has a valid caption.json (a missing or damaged one is redone)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return Caption.from_dict(json.load(f))
-    except (OSError, ValueError, KeyError, TypeError):  # missing, half-written by another tool, or not ours
-        return None
-
-
-def write_caption(clip_dir: str | Path, caption: Caption) -> None:
-    write_json(Path(clip_dir) / CAPTION_JSON, caption.to_dict())
+        return read_caption(clip_dir) is not None
+    except UserError:  # half-written by another tool, or not ours
+        return False
 
 
 def load_clip_input(clip_dir: str | Path, frames: int = 0) -> ClipInput:
@@ -115,7 +116,7 @@ def pending_clips(dataset_dir: str | Path, overwrite: bool = False) -> tuple[lis
         return dirs, []
     todo, kept = [], []
     for d in dirs:
-        (kept if read_caption(d) is not None else todo).append(d)
+        (kept if _usable_caption(d) else todo).append(d)
     return todo, kept
 
 
@@ -126,6 +127,7 @@ def caption_dataset(
     batch_size: int = DEFAULT_BATCH_SIZE,
     overwrite: bool = False,
     progress: bool = False,
+    keep_going: bool = False,
     executor: str = "local",
     ray_settings: RaySettings | None = None,
 ) -> CaptionSummary:
@@ -136,6 +138,8 @@ def caption_dataset(
     `executor` "local" captions here; "ray" sends the batches through Ray Data
     to a pool of captioner actors (hmworld.caption.ray_data), each writing its
     batch's captions as the local loop does.
+    A damaged clip (unreadable clip.json or events.json) stops the run before
+    any captioning with a DamagedClip naming it, or is skipped with `keep_going`.
     """
     if batch_size < 1:
         raise UserError(f"batch-size must be at least 1, got {batch_size}")
@@ -143,6 +147,9 @@ def caption_dataset(
         check_choice("captioner", captioner, captioner_names())
     check_choice("executor", executor, ("local", "ray"))
     todo, kept = pending_clips(dataset_dir, overwrite)
+    todo, skipped = _readable(todo)
+    if skipped and not keep_going:
+        raise DamagedClip(f"{skipped[0]}; pass --keep-going to skip damaged clips")
     done = 0
     if todo and executor == "ray":
         require_ray()  # before importing the Ray Data module, which needs it
@@ -155,7 +162,20 @@ def caption_dataset(
         worker = get_captioner(captioner, settings) if isinstance(captioner, str) else captioner
         batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
         done = _run_batches(worker, batches, progress)
-    return CaptionSummary(len(todo) + len(kept), done, len(kept), len(todo) - done)
+    return CaptionSummary(len(todo) + len(kept) + len(skipped), done, len(kept), len(todo) - done, tuple(skipped))
+
+
+def _readable(clip_dirs: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """(clips whose clip.json and events.json read, one 'clip <id>: <problem>' per other clip)."""
+    ok, problems = [], []
+    for d in clip_dirs:
+        try:
+            load_clip_input(d, 0)
+        except UserError as e:
+            problems.append(str(e) if isinstance(e, DamagedClip) else f"clip {d.name}: {e}")
+        else:
+            ok.append(d)
+    return ok, problems
 
 
 @contextmanager
