@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from hmworld.clip import CLIPS_DIR, INSTANCES_FILE, VIDEO_FILE, read_clip
-from hmworld.dataset.rows import CAPTION_JSON
+from hmworld.clip import CAPTION_JSON, CLIPS_DIR, INSTANCES_FILE, VIDEO_FILE, read_clip
 from hmworld.errors import DamagedClip, UserError
 from hmworld.events import read_events
 

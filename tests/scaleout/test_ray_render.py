@@ -132,3 +132,26 @@ def test_the_documented_cluster_config_is_valid_for_ray_up():
     jsonschema.validate(config, schema)
     assert config["provider"]["type"] == "local"
     assert not any(k in json.dumps(config).lower() for k in ("password", "secret", "token", "BEGIN "))
+
+
+def test_a_second_driver_on_the_same_folder_is_refused_and_no_clip_renders_twice(cluster, tmp_path):
+    cluster.faults(tmp_path, sleep={c: 20 for c in CLIPS})
+    out = tmp_path / "ds"
+    first = subprocess.Popen(ray_args(cluster, out, 3, "--backend", "faulty"), env=cluster.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not starts(tmp_path):  # the first driver's tasks are rendering
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.3)
+        second = run(ray_args(cluster, out, 3, "--backend", "faulty"), cluster.env)
+        assert second.returncode == 2
+        line = second.stderr.strip().splitlines()[-1]
+        assert line.startswith("error: ") and "render" in line and str(first.pid) in line
+        stdout, _ = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0 and "3 clip(s) rendered" in stdout
+    rendered = [c for c, _ in starts(tmp_path)]
+    assert sorted(rendered) == sorted(CLIPS)  # each clip rendered once, by the first driver only
