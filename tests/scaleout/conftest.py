@@ -21,8 +21,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("ray")
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "render"))
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
+pytest.importorskip("ray")  # the extra hmworld[ray]; `make test` installs it
+
 from fault_support import REPO, render_args, run
 
-from hmworld.caption.runner import CAPTION_JSON
+from hmworld.clip import CAPTION_JSON
 
 sys.path.insert(0, str(REPO / "tests" / "caption"))
 from caption_support import build_tiny_minicpmv46

@@ -8,6 +8,10 @@ import sys
 import time
 
 import pandas as pd
+import pytest
+
+pytest.importorskip("ray")  # the extra hmworld[ray]; `make test` installs it
+
 from fault_support import REPO, folder_bytes, render_args, run, starts
 from ue5.support import fake_editor_executable, full_asset_map_toml, project_file
 
