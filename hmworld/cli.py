@@ -15,6 +15,7 @@ import typer
 from hmworld.errors import UserError
 from hmworld.lock import folder_lock
 from hmworld.outputs import check_dir, check_file, os_error_line
+from hmworld.ray_cluster import RaySettings
 from hmworld.usage import usage_error
 
 app = typer.Typer(
@@ -153,6 +154,11 @@ def render_cmd(
     ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds without progress (no new frame, no status) before a hung editor is ended.")] = 1800.0,
     ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts per shot when the editor crashes or hangs while rendering it.")] = 2,
     ue_batch: Annotated[int, typer.Option("--ue-batch", help="ue5: shots per editor session (start-up is paid once per batch).")] = 16,
+    executor: Annotated[str, typer.Option(help="Where the work runs: local (processes here) or ray (a Ray cluster; pip install 'hmworld[ray]').")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="ray: auto, ray://HOST:PORT or HOST:PORT of a running cluster (default: start a local Ray).")] = None,
+    ray_cpus: Annotated[float, typer.Option("--ray-cpus", help="ray: CPUs each clip task (or editor actor) declares.")] = 1.0,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", help="ray: GPUs each session actor (ue5 editor) declares.")] = 1.0,
+    ray_actors: Annotated[int | None, typer.Option("--ray-actors", help="ray: session actors (editors) to run (default: one per GPU it may have).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Render clips (rgb.mp4, instances.npz, clip.json); a re-run skips complete clips and redoes partial ones."""
@@ -167,8 +173,10 @@ def render_cmd(
 
         options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
                                   ue_timeout=ue_timeout, ue_retries=ue_retries, ue_batch=ue_batch)
+    ray_settings = RaySettings(ray_address, ray_cpus, ray_gpus, ray_actors)
     with folder_lock(out, "render"):
-        summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
+        summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options,
+                              executor=executor, ray_settings=ray_settings)
     typer.echo(summary.format())
     if summary.failed:
         raise typer.Exit(1)
@@ -305,6 +313,10 @@ def caption_cmd(
     download: Annotated[bool, typer.Option("--download", help="minicpm-v: fetch the model from the hub if it is not cached.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Caption again clips that already have caption.json.")] = False,
     keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
+    executor: Annotated[str, typer.Option(help="Where the work runs: local (processes here) or ray (a Ray cluster; pip install 'hmworld[ray]').")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="ray: auto, ray://HOST:PORT or HOST:PORT of a running cluster (default: start a local Ray).")] = None,
+    ray_actors: Annotated[int, typer.Option("--ray-actors", help="ray: captioner actors (each loads the model once).")] = 1,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", help="ray: GPUs each captioner actor declares (0 for the template captioner).")] = 0.0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
@@ -317,9 +329,10 @@ def caption_cmd(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
     )
+    ray_settings = RaySettings(ray_address, gpus_per_actor=ray_gpus, actors=ray_actors)
     with folder_lock(dataset_dir, "caption"):
         r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite,
-                           progress=progress, keep_going=keep_going)
+                           progress=progress, keep_going=keep_going, executor=executor, ray_settings=ray_settings)
     typer.echo(r.summary.format(captioner))
     if r.tables_updated:
         typer.echo(f"packaged tables updated: {r.tables_updated} caption(s)")
