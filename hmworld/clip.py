@@ -117,13 +117,48 @@ def write_clip_json(
     )
 
 
+def _counts(x: Any, key: str, name: str, n: int, t: int) -> np.ndarray:
+    """A [subjects][frames] array of whole pixel counts, or a UserError naming the clip and key."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
+    if a.size == 0 and n == 0:
+        a = a.reshape(0, t)
+    if a.shape != (n, t):
+        raise UserError(f"{name}: {key} has shape {a.shape}, expected {(n, t)} (subjects, frames)")
+    if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+        raise UserError(f"{name}: {key} must hold whole numbers of pixels")
+    return a.astype(np.int64)
+
+
 def read_clip(path: str | Path) -> ClipRecord:
+    """The one reader of clip.json. Any problem (missing, not JSON, no shot, an unreadable
+    shot, no or malformed measured counts) is a UserError naming the clip folder."""
     path = Path(path)
-    with open(path / CLIP_JSON, encoding="utf-8") as f:
-        d = json.load(f)
-    shot = Shot.from_dict(d["shot"])
-    measured = Measured.from_dict(d["measured"], shot.n_subjects, shot.frames)
-    return ClipRecord(path, shot, measured, d.get("backend", {}), d.get("stats", {}))
+    name = f"clip {path.name}"
+    try:
+        with open(path / CLIP_JSON, encoding="utf-8") as f:
+            d = json.load(f)
+    except FileNotFoundError:
+        raise UserError(f"{name}: no {CLIP_JSON} (an incomplete render)") from None
+    except (OSError, ValueError) as e:
+        raise UserError(f"{name}: {CLIP_JSON} is not readable JSON ({e})") from None
+    if not isinstance(d, dict) or not isinstance(d.get("shot"), dict):
+        raise UserError(f"{name}: {CLIP_JSON} has no shot")
+    try:
+        shot = Shot.from_dict(d["shot"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{name}: {CLIP_JSON} shot is unreadable ({type(e).__name__}: {e})") from None
+    m = d.get("measured")
+    if not isinstance(m, dict) or m.get("visible_pixels") is None:
+        raise UserError(f"{name}: {CLIP_JSON} has no measured visible_pixels")
+    n, t = shot.n_subjects, shot.frames
+    vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
+    sil = None if m.get("silhouette_pixels") is None else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
+    backend, stats = d.get("backend", {}), d.get("stats", {})
+    return ClipRecord(path, shot, Measured(vis, sil), backend if isinstance(backend, dict) else {},
+                      stats if isinstance(stats, dict) else {})
 
 
 def list_clip_dirs(root: str | Path) -> list[Path]:
