@@ -13,6 +13,9 @@ from typing import Annotated
 import typer
 
 from hmworld.errors import UserError
+from hmworld.lock import folder_lock
+from hmworld.outputs import check_dir, check_file, os_error_line
+from hmworld.usage import usage_error
 
 app = typer.Typer(
     add_completion=False,
@@ -22,15 +25,24 @@ app = typer.Typer(
 )
 
 
-def main() -> None:
-    """Console-script entry: user mistakes exit 2 with one line, never a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: user mistakes exit 2 with one line, never a traceback.
+
+    argv: the arguments after the program name (default: sys.argv[1:]).
+    """
     try:
-        code = app(standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
+        code = app(args=argv, standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except OSError as e:  # an output the file system refuses (read-only, not a folder) or a full disk
+        failure = os_error_line(e)
+        if failure is None:
+            raise
+        typer.echo(f"error: {failure.message}", err=True)
+        sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
@@ -39,13 +51,14 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+    except Exception as e:  # click's or typer's own usage errors: one line, exit 2, whichever typer
+        usage = usage_error(e)
+        if usage is None:
+            raise
+        if usage.help_text:
+            typer.echo(usage.help_text, err=True)
+        typer.echo(f"error: {usage.message}", err=True)
+        sys.exit(usage.exit_code)
 
 
 # Commands are added below, one per stage. Keep each thin: parse, call, print.
@@ -97,6 +110,8 @@ def plan_cmd(
     from hmworld import plan
     from hmworld.catalog import SCENES
     from hmworld.options import parse_group_sizes, parse_ids, parse_resolution
+
+    check_file(out, "plan manifest")
 
     width, height = parse_resolution(resolution)
     settings = plan.PlanSettings(frames=frames, fps=fps, width=width, height=height)
@@ -152,7 +167,8 @@ def render_cmd(
 
         options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
                                   ue_timeout=ue_timeout, ue_retries=ue_retries, ue_batch=ue_batch)
-    summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
+    with folder_lock(out, "render"):
+        summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
     typer.echo(summary.format())
     if summary.failed:
         raise typer.Exit(1)
@@ -165,6 +181,9 @@ def ue5_assets_cmd(
 ) -> None:
     """The UE5 asset map: write the template to fill in, or check a filled-in one."""
     from hmworld.render.ue5_assets import check_report, write_template
+
+    if template is not None:
+        check_file(template, "asset map template")
 
     if check is None and template is None:
         raise UserError("give --check FILE (validate a map) or --template FILE (write the template)")
@@ -208,11 +227,13 @@ def filter_events_cmd(
     from hmworld.events import EventParams
     from hmworld.events.stats import format_stats
 
+    check_dir(dataset_dir, "dataset folder", create=False)
     params = EventParams(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
     )
-    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going)
+    with folder_lock(dataset_dir, "filter-events"):
+        summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going)
     for _, problem in summary.errors:
         typer.echo(f"error: {problem}", err=True)
     if as_json:
@@ -253,17 +274,22 @@ def caption_cmd(
     prompt: Annotated[str | None, typer.Option(help="minicpm-v: replace the HM-World-style instruction ({n} frames, {seconds} s).")] = None,
     download: Annotated[bool, typer.Option("--download", help="minicpm-v: fetch the model from the hub if it is not cached.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Caption again clips that already have caption.json.")] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
     from hmworld import stages
     from hmworld.caption import CaptionSettings
 
+    check_dir(dataset_dir, "dataset folder", create=False)
+
     settings = CaptionSettings(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
     )
-    r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
+    with folder_lock(dataset_dir, "caption"):
+        r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite,
+                           progress=progress, keep_going=keep_going)
     typer.echo(r.summary.format(captioner))
     if r.tables_updated:
         typer.echo(f"packaged tables updated: {r.tables_updated} caption(s)")
@@ -304,15 +330,19 @@ def package_cmd(
     from hmworld.catalog import SCENES, SUBJECTS
     from hmworld.dataset import SplitRule, package
     from hmworld.dataset.splits import DEFAULT_TEST_SCENES, DEFAULT_TEST_SUBJECTS
+    from hmworld.options import at_least
 
+    at_least("--workers", workers, 1)
+    check_dir(dataset_dir, "dataset folder", create=False)
     rule = SplitRule(
         _held_out("scene", test_scenes, DEFAULT_TEST_SCENES, list(SCENES)),
         _held_out("subject", test_subjects, DEFAULT_TEST_SUBJECTS, list(SUBJECTS)),
         test_fraction,
         split_seed,
     )
-    report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
-                     license=license, name=name, workers=workers)
+    with folder_lock(dataset_dir, "package"):
+        report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
+                         license=license, name=name, workers=workers)
     typer.echo(report.format())
 
 
@@ -324,7 +354,9 @@ def validate_cmd(
 ) -> None:
     """Check that every video decodes with its stated frames and size, arrays agree, and paths exist."""
     from hmworld.dataset.validate import validate
+    from hmworld.options import at_least
 
+    at_least("--workers", workers, 1)
     report = validate(dataset_dir, quick=quick, workers=workers)
     typer.echo(report.format())
     if not report.ok:
@@ -334,22 +366,30 @@ def validate_cmd(
 @app.command("export")
 def export_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write sample1..N/ and caption.txt into.")],
-    format: Annotated[str, typer.Option("--format", help="Layout to write: hmworld (the official HM-World folders).")] = "hmworld",
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the samples and caption.txt into.")],
+    format: Annotated[str, typer.Option("--format", help="hmworld: sample<i>/ folders as the HM-World dataset; hydra-examples: <i>.mp4 + cam<i>.json as the HyDRA release's examples/, which its infer_hydra.py --examples_dir reads.")] = "hmworld",
     split: Annotated[str | None, typer.Option("--split", help="train or test (default: both, train first).")] = None,
     size: Annotated[str, typer.Option("--size", help="WIDTHxHEIGHT of the exported videos and masks.")] = "832x480",
     passed_only: Annotated[bool, typer.Option("--passed-only", help="Only clips with an exit–entry pair.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
 ) -> None:
-    """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
-    from hmworld.dataset.official_hmworld.exporter import export_hmworld
+    """Write clips in the official HM-World dataset layout or the HyDRA release's examples layout."""
+    from hmworld.dataset.official_hmworld.exporter import export_examples, export_hmworld
     from hmworld.errors import check_choice
     from hmworld.options import parse_resolution
 
-    check_choice("export format", format, ["hmworld"])
+    check_choice("export format", format, ["hmworld", "hydra-examples"])
     width, height = parse_resolution(size)
-    r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit)
-    typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} (sample1..{r.samples}, caption.txt)")
+    with folder_lock(dataset_dir, "export"), folder_lock(out, "export"):
+        check_dir(out, "export folder")
+        export = export_hmworld if format == "hmworld" else export_examples
+        r = export(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit,
+                   keep_going=keep_going)
+    for problem in r.skipped:
+        typer.echo(f"skipped {problem}", err=True)
+    files = f"sample1..{r.samples}" if format == "hmworld" else f"1..{r.samples}.mp4, cam1..{r.samples}.json"
+    typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} ({files}, caption.txt)")
 
 
 @app.command("import-hmworld")
@@ -364,7 +404,8 @@ def import_hmworld_cmd(
     """Read the official HM-World layout into our clip folders (and package them)."""
     from hmworld import stages
 
-    r = stages.import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit, package_after=do_package)
+    with folder_lock(out, "import-hmworld"):
+        r = stages.import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit, package_after=do_package)
     typer.echo(
         f"imported {len(r.imported.clips) - r.imported.kept} and kept {r.imported.kept} clip(s) "
         f"from the {r.imported.layout} layout into {out}/clips"
@@ -385,7 +426,7 @@ def train_cmd(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips per step per process.")] = 2,
     lr: Annotated[float | None, typer.Option(help="AdamW learning rate (default: tiny 1e-3, small 3e-4, base 1e-4).")] = None,
     warmup: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 0,
-    seed: Annotated[int, typer.Option(help="Same seed, same run: init, data order, noise.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same run: init, data order, noise.")] = 0,
     save_every: Annotated[int, typer.Option("--save-every", help="Checkpoint every N steps (and at the end).")] = 500,
     log_every: Annotated[int, typer.Option("--log-every", help="Log every N steps.")] = 10,
     keep: Annotated[int, typer.Option(help="Checkpoints to keep.")] = 3,
@@ -408,10 +449,12 @@ def train_cmd(
     from hmworld.hydra.config import model_config, parse_kernel, parse_size
     from hmworld.hydra.train import TrainOptions, train
 
+    check_dir(out, "run folder")
+
     cfg = model_config(
         config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
-        frame_size=parse_size(size) if size else None, top_k=top_k, local_window=local_window,
-        tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel else None, fov_k=fov_k,
+        frame_size=parse_size(size) if size is not None else None, top_k=top_k, local_window=local_window,
+        tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel is not None else None, fov_k=fov_k,
     )  # fmt: skip
     opts = TrainOptions(
         out=out, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
@@ -430,7 +473,7 @@ def evaluate_cmd(
     steps: Annotated[int | None, typer.Option(help="Euler sampling steps (default: the run's config).")] = None,
     max_clips: Annotated[int | None, typer.Option("--max-clips", help="Score at most this many clips.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips generated at once.")] = 1,
-    seed: Annotated[int, typer.Option(help="Noise seed (the same for every run).")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Noise seed (the same for every run).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     lpips: Annotated[Path | None, typer.Option(help="Folder with alexnet-owt-7be5be79.pth and lpips' alex.pth.")] = None,
     clip: Annotated[Path | None, typer.Option(help="Local transformers CLIP folder for the subject-feature score.")] = None,
@@ -438,6 +481,9 @@ def evaluate_cmd(
 ) -> None:
     """Generate target frames from context + cameras and print quality and subject-consistency per run."""
     from hmworld.hydra.evaluate import EvalOptions, evaluate
+
+    if out is not None:
+        check_dir(out, "evaluation folder")
 
     opts = EvalOptions(
         split=split, steps=steps, max_clips=max_clips, batch_size=batch_size, seed=seed, device=device,

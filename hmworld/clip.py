@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hmworld.atomic import fsync_path, write_json
-from hmworld.errors import UserError
+from hmworld.errors import DamagedClip, UserError
 from hmworld.shot import Shot
 
 CLIP_FORMAT = 1
@@ -122,37 +122,38 @@ def _counts(x: Any, key: str, name: str, n: int, t: int) -> np.ndarray:
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):
-        raise UserError(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
+        raise DamagedClip(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
     if a.size == 0 and n == 0:
         a = a.reshape(0, t)
     if a.shape != (n, t):
-        raise UserError(f"{name}: {key} has shape {a.shape}, expected {(n, t)} (subjects, frames)")
+        raise DamagedClip(f"{name}: {key} has shape {a.shape}, expected {(n, t)} (subjects, frames)")
     if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-        raise UserError(f"{name}: {key} must hold whole numbers of pixels")
+        raise DamagedClip(f"{name}: {key} must hold whole numbers of pixels")
     return a.astype(np.int64)
 
 
 def read_clip(path: str | Path) -> ClipRecord:
-    """The one reader of clip.json. Any problem (missing, not JSON, no shot, an unreadable
-    shot, no or malformed measured counts) is a UserError naming the clip folder."""
+    """The one reader of clip.json: a DamagedClip (a UserError) naming the clip when it is
+    missing, truncated, or not a clip record (no shot, an unreadable shot, no or malformed counts)."""
     path = Path(path)
     name = f"clip {path.name}"
     try:
         with open(path / CLIP_JSON, encoding="utf-8") as f:
             d = json.load(f)
     except FileNotFoundError:
-        raise UserError(f"{name}: no {CLIP_JSON} (an incomplete render)") from None
+        raise DamagedClip(f"{name}: {str(path / CLIP_JSON)!r} is missing") from None
     except (OSError, ValueError) as e:
-        raise UserError(f"{name}: {CLIP_JSON} is not readable JSON ({e})") from None
+        detail = " ".join(str(e).split()) or type(e).__name__
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged ({type(e).__name__}: {detail})") from None
     if not isinstance(d, dict) or not isinstance(d.get("shot"), dict):
-        raise UserError(f"{name}: {CLIP_JSON} has no shot")
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (it has no shot)")
     try:
         shot = Shot.from_dict(d["shot"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"{name}: {CLIP_JSON} shot is unreadable ({type(e).__name__}: {e})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (its shot is unreadable, {type(e).__name__}: {e})") from None
     m = d.get("measured")
     if not isinstance(m, dict) or m.get("visible_pixels") is None:
-        raise UserError(f"{name}: {CLIP_JSON} has no measured visible_pixels")
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (it has no measured visible_pixels)")
     n, t = shot.n_subjects, shot.frames
     vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
     sil = None if m.get("silhouette_pixels") is None else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
@@ -211,11 +212,11 @@ def read_caption(clip_dir: str | Path) -> Caption | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:
-        raise UserError(f"{path}: not readable JSON ({e})") from None
+        raise UserError(f"{path}: damaged ({type(e).__name__}: {' '.join(str(e).split())})") from None
     try:
         return Caption.from_dict(d)
     except ValueError as e:
-        raise UserError(f"{path}: not a caption file written by hmworld caption ({e})") from None
+        raise UserError(f"{path}: damaged (not a caption file written by hmworld caption: {e})") from None
 
 
 def write_caption(clip_dir: str | Path, caption: Caption) -> None:

@@ -48,6 +48,7 @@ def caption(
     batch_size: int = 8,
     overwrite: bool = False,
     progress: bool = False,
+    keep_going: bool = False,
 ) -> CaptionResult:
     """`hmworld caption`: caption every clip still without one; then, in a packaged dataset,
     switch the caption columns, info.json and the card to the new captions at once.
@@ -58,7 +59,7 @@ def caption(
     sweep_dataset_temporaries(dataset_dir)
     summary = caption_dataset(
         dataset_dir, captioner, settings or CaptionSettings(), batch_size=batch_size, overwrite=overwrite,
-        progress=progress,
+        progress=progress, keep_going=keep_going,
     )
     return CaptionResult(summary, sync_captions(dataset_dir))
 

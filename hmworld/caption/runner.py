@@ -35,7 +35,7 @@ from hmworld.clip import (
     read_clip,
     write_caption,
 )
-from hmworld.errors import UserError, check_choice
+from hmworld.errors import DamagedClip, UserError, check_choice
 
 DEFAULT_BATCH_SIZE = 8
 
@@ -46,8 +46,12 @@ class CaptionSummary:
     captioned: int  # captions written by this run
     kept: int  # existing captions left alone
     empty: int  # clips the captioner returned no text for: left without a caption, retried next run
+    skipped: tuple[str, ...] = ()  # damaged clips left out with --keep-going, each "clip <id>: <problem>"
 
     def format(self, captioner: str) -> str:
+        return "\n".join([self._counts(captioner), *(f"skipped {p}" for p in self.skipped)])
+
+    def _counts(self, captioner: str) -> str:
         if not self.clips:
             return "no complete clips to caption (render some first)"
         if not self.captioned and not self.empty:
@@ -119,23 +123,42 @@ def caption_dataset(
     batch_size: int = DEFAULT_BATCH_SIZE,
     overwrite: bool = False,
     progress: bool = False,
+    keep_going: bool = False,
 ) -> CaptionSummary:
     """`hmworld caption`: caption every clip still without one, a batch at a time.
 
     `captioner` is a ready Captioner or a registry name; a name is only loaded
     (a model read into memory) when some clip still needs a caption.
+    A damaged clip (unreadable clip.json or events.json) stops the run before
+    any captioning with a DamagedClip naming it, or is skipped with `keep_going`.
     """
     if batch_size < 1:
         raise UserError(f"batch-size must be at least 1, got {batch_size}")
     if isinstance(captioner, str):
         check_choice("captioner", captioner, captioner_names())
     todo, kept = pending_clips(dataset_dir, overwrite)
+    todo, skipped = _readable(todo)
+    if skipped and not keep_going:
+        raise DamagedClip(f"{skipped[0]}; pass --keep-going to skip damaged clips")
     done = 0
     if todo:
         worker = get_captioner(captioner, settings) if isinstance(captioner, str) else captioner
         batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
         done = _run_batches(worker, batches, progress)
-    return CaptionSummary(len(todo) + len(kept), done, len(kept), len(todo) - done)
+    return CaptionSummary(len(todo) + len(kept) + len(skipped), done, len(kept), len(todo) - done, tuple(skipped))
+
+
+def _readable(clip_dirs: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """(clips whose clip.json and events.json read, one 'clip <id>: <problem>' per other clip)."""
+    ok, problems = [], []
+    for d in clip_dirs:
+        try:
+            load_clip_input(d, 0)
+        except UserError as e:
+            problems.append(str(e) if isinstance(e, DamagedClip) else f"clip {d.name}: {e}")
+        else:
+            ok.append(d)
+    return ok, problems
 
 
 def _run_batches(captioner: Captioner, batches: Sequence[Sequence[Path]], progress: bool) -> int:

@@ -9,20 +9,29 @@ leaves nothing that looks complete but is not.
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import shutil
 import signal
-import tempfile
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
-from hmworld.errors import UserError
+from hmworld.clip import (
+    CLIP_JSON,
+    CLIPS_DIR,
+    INSTANCES_FILE,
+    VIDEO_FILE,
+    clip_dir,
+    is_complete,
+    read_clip,
+)
+from hmworld.errors import DamagedClip, UserError
+from hmworld.outputs import check_dir, with_path
+from hmworld.plan_checks import check_rows
 from hmworld.render.base import ShotResult
 
 _SIZE_KEYS = ("width", "height", "frames", "fps")
@@ -61,27 +70,33 @@ class RunSummary:
 def check_output_dir(out: str | Path) -> Path:
     """Create OUT/clips and prove we can write there; a one-line UserError if not."""
     out = Path(out)
-    try:
-        (out / CLIPS_DIR).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out / CLIPS_DIR, prefix=".write-test-"):
-            pass
-    except OSError as e:
-        raise UserError(f"cannot write to output folder {str(out)!r}: {e.strerror or e}") from None
+    check_dir(out)
+    check_dir(out / CLIPS_DIR)
     return out
 
 
-def _check_complete_matches(path: Path, row: dict[str, Any]) -> None:
-    """A complete clip rendered with other settings must not be silently taken as this one."""
-    with open(path / CLIP_JSON, encoding="utf-8") as f:
-        shot = json.load(f)["shot"]
-    diff = [k for k in _SIZE_KEYS if int(shot[k]) != int(row[k])]
-    if diff:
-        had = "x".join(str(shot[k]) for k in _SIZE_KEYS[:2]) + f", {shot['frames']} frames at {shot['fps']} fps"
+def _complete_problem(path: Path, row: dict[str, Any]) -> str | None:
+    """Why a folder with clip.json is not a usable complete clip (damaged files), or None when it is.
+
+    A complete clip rendered with other settings must not be silently taken as
+    this one: that is a UserError, not a damaged clip.
+    """
+    try:
+        shot = read_clip(path).shot
+    except DamagedClip as e:
+        return str(e)
+    missing = [n for n in (VIDEO_FILE, INSTANCES_FILE) if not (path / n).is_file()]
+    if missing:
+        return f"clip {path.name}: {', '.join(missing)} missing beside {CLIP_JSON}"
+    had_size = (shot.width, shot.height, shot.frames, shot.fps)
+    if had_size != tuple(int(row[k]) for k in _SIZE_KEYS):
+        had = f"{shot.width}x{shot.height}, {shot.frames} frames at {shot.fps} fps"
         want = "x".join(str(row[k]) for k in _SIZE_KEYS[:2]) + f", {row['frames']} frames at {row['fps']} fps"
         raise UserError(
             f"clip {row['clip_id']!r} in {str(path.parent)!r} was rendered as {had}, but {want} was asked; "
             "use another --out folder or delete that clip"
         )
+    return None
 
 
 def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, Any]], int, int]:
@@ -96,9 +111,11 @@ def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, 
         seen.add(cid)
         path = clip_dir(out, cid)
         if is_complete(path):
-            _check_complete_matches(path, row)
-            skipped += 1
-            continue
+            problem = _complete_problem(path, row)
+            if problem is None:
+                skipped += 1
+                continue
+            print(f"redoing {problem}", file=sys.stderr)  # a damaged "complete" clip is rendered again
         if path.exists():
             shutil.rmtree(path)
             redone += 1
@@ -180,7 +197,6 @@ def render_rows(
     backend_options: dict[str, Any] | None = None,
 ) -> RunSummary:
     """Render plan rows (hmworld.plan) into OUT/clips/<clip_id>/, skipping complete clips."""
-    from hmworld.plan import validate_row
     from hmworld.render import backend_names
 
     if workers < 1:
@@ -188,8 +204,9 @@ def render_rows(
     from hmworld.errors import check_choice
 
     check_choice("backend", backend, backend_names())
-    for row in rows:
-        validate_row(row)
+    if not rows:
+        raise UserError("nothing to render: the plan has no rows")
+    check_rows(rows)
     out = check_output_dir(out)
     todo, skipped, redone = sort_out(rows, out)
     start = time.perf_counter()
@@ -218,8 +235,11 @@ FAILURE_LOG = "render_errors.log"
 
 def _log_failure(out: Path, clip_id: str, error: str) -> None:
     """Keep the whole traceback for whoever debugs it; the user sees one line per clip."""
-    with open(out / FAILURE_LOG, "a", encoding="utf-8") as f:
-        f.write(f"=== {clip_id} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n{error}\n")
+    try:
+        with open(out / FAILURE_LOG, "a", encoding="utf-8") as f:
+            f.write(f"=== {clip_id} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n{error}\n")
+    except OSError as e:  # a full disk fails the write or the close without naming the file
+        raise with_path(e, out / FAILURE_LOG) from None
 
 
 def _progress(enabled: bool, total: int):
@@ -268,10 +288,15 @@ def select_rows(
             raise UserError("nothing to render: give --scene NAME (a fresh plan) or --plan FILE (a manifest)")
         width, height = size or (plan.PlanSettings.width, plan.PlanSettings.height)
         settings = plan.PlanSettings(
-            frames=frames or plan.PlanSettings.frames, fps=fps or plan.PlanSettings.fps, width=width, height=height
+            frames=plan.PlanSettings.frames if frames is None else frames,
+            fps=plan.PlanSettings.fps if fps is None else fps,
+            width=width, height=height,
         )
-        return plan.plan_rows(plan.make_plan(scenes=[scene], clips=clips or 8, seed=seed, settings=settings))
+        return plan.plan_rows(plan.make_plan(scenes=[scene], clips=8 if clips is None else clips, seed=seed,
+                                             settings=settings))
     rows = plan.plan_rows(plan.read_plan(plan_file))
+    if not rows:
+        raise UserError(f"plan file {str(plan_file)!r} has no rows; nothing to render")
     if scene is not None:
         from hmworld.catalog import SCENES
         from hmworld.errors import check_choice
@@ -280,7 +305,7 @@ def select_rows(
         rows = [r for r in rows if r["scene"] == scene]
         if not rows:
             raise UserError(f"plan file {str(plan_file)!r} has no rows for scene {scene!r}")
-    rows = rows[:clips] if clips else rows
+    rows = rows[:clips] if clips is not None else rows
     over: dict[str, int] = {}
     if frames is not None:
         over["frames"] = frames
@@ -291,4 +316,5 @@ def select_rows(
     if over:
         plan.PlanSettings(**{k: over.get(k, getattr(plan.PlanSettings, k)) for k in _SIZE_KEYS})  # validates
         rows = [{**r, **over} for r in rows]
+    check_rows(rows, f"plan file {str(plan_file)!r}")
     return rows
