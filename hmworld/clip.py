@@ -4,6 +4,7 @@
     clips/<clip_id>/instances.npz   `ids` uint8 [T,H,W]; 0 = no subject, k = subject k-1
     clips/<clip_id>/clip.json       shot + backend + measurements; written LAST, atomically
     clips/<clip_id>/events.json     added by `hmworld filter-events` (hmworld.events)
+    clips/<clip_id>/caption.json    added by `hmworld caption`: `Caption`, read and written here
 
 A folder without clip.json is incomplete and is redone by a resumed render.
 """
@@ -17,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from hmworld.atomic import write_json
-from hmworld.errors import DamagedClip
+from hmworld.atomic import fsync_path, write_json
+from hmworld.errors import DamagedClip, UserError
 from hmworld.shot import Shot
 
 CLIP_FORMAT = 1
@@ -27,6 +28,7 @@ VIDEO_FILE = "rgb.mp4"
 INSTANCES_FILE = "instances.npz"
 CLIP_JSON = "clip.json"
 EVENTS_JSON = "events.json"
+CAPTION_JSON = "caption.json"
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,7 +93,14 @@ def is_complete(path: str | Path) -> bool:
 def write_clip_json(
     path: str | Path, shot: Shot, measured: Measured, backend: dict[str, Any], stats: dict[str, Any]
 ) -> None:
-    """Write clip.json last and atomically: its presence means the clip is complete."""
+    """Write clip.json last and atomically: its presence means the clip is complete.
+
+    The clip's other files are flushed to disk first and clip.json durably, so
+    not even a power cut leaves a clip.json beside half-written files.
+    """
+    for name in (VIDEO_FILE, INSTANCES_FILE):
+        if (Path(path) / name).is_file():
+            fsync_path(Path(path) / name)
     write_json(
         Path(path) / CLIP_JSON,
         {
@@ -104,23 +113,53 @@ def write_clip_json(
             "shot": shot.to_dict(),
         },
         indent=None,
+        durable=True,
     )
 
 
+def _counts(x: Any, key: str, name: str, n: int, t: int) -> np.ndarray:
+    """A [subjects][frames] array of whole pixel counts, or a UserError naming the clip and key."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DamagedClip(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
+    if a.size == 0 and n == 0:
+        a = a.reshape(0, t)
+    if a.shape != (n, t):
+        raise DamagedClip(f"{name}: {key} has shape {a.shape}, expected {(n, t)} (subjects, frames)")
+    if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+        raise DamagedClip(f"{name}: {key} must hold whole numbers of pixels")
+    return a.astype(np.int64)
+
+
 def read_clip(path: str | Path) -> ClipRecord:
-    """Parse PATH/clip.json; DamagedClip naming the clip when it is missing, truncated or not a clip record."""
+    """The one reader of clip.json: a DamagedClip (a UserError) naming the clip when it is
+    missing, truncated, or not a clip record (no shot, an unreadable shot, no or malformed counts)."""
     path = Path(path)
+    name = f"clip {path.name}"
     try:
         with open(path / CLIP_JSON, encoding="utf-8") as f:
             d = json.load(f)
-        shot = Shot.from_dict(d["shot"])
-        measured = Measured.from_dict(d["measured"], shot.n_subjects, shot.frames)
-        return ClipRecord(path, shot, measured, d.get("backend", {}), d.get("stats", {}))
     except FileNotFoundError:
-        raise DamagedClip(f"clip {path.name}: {str(path / CLIP_JSON)!r} is missing") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        raise DamagedClip(f"{name}: {str(path / CLIP_JSON)!r} is missing") from None
+    except (OSError, ValueError) as e:
         detail = " ".join(str(e).split()) or type(e).__name__
-        raise DamagedClip(f"clip {path.name}: {CLIP_JSON} is damaged ({type(e).__name__}: {detail})") from None
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged ({type(e).__name__}: {detail})") from None
+    if not isinstance(d, dict) or not isinstance(d.get("shot"), dict):
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (it has no shot)")
+    try:
+        shot = Shot.from_dict(d["shot"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (its shot is unreadable, {type(e).__name__}: {e})") from None
+    m = d.get("measured")
+    if not isinstance(m, dict) or m.get("visible_pixels") is None:
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (it has no measured visible_pixels)")
+    n, t = shot.n_subjects, shot.frames
+    vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
+    sil = None if m.get("silhouette_pixels") is None else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
+    backend, stats = d.get("backend", {}), d.get("stats", {})
+    return ClipRecord(path, shot, Measured(vis, sil), backend if isinstance(backend, dict) else {},
+                      stats if isinstance(stats, dict) else {})
 
 
 def list_clip_dirs(root: str | Path) -> list[Path]:
@@ -129,3 +168,57 @@ def list_clip_dirs(root: str | Path) -> list[Path]:
     if not base.is_dir():
         return []
     return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and is_complete(p))
+
+
+@dataclass(frozen=True)
+class Caption:
+    """The contents of clips/<clip_id>/caption.json.
+
+    caption: the text; captioner: registry name of what wrote it; prompt: the
+    exact instruction a model was given (None for the template captioner);
+    model: model id or local path (None when no model was used).
+    """
+
+    caption: str
+    captioner: str
+    prompt: str | None = None
+    model: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"caption": self.caption, "captioner": self.captioner, "prompt": self.prompt, "model": self.model}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Caption:
+        """Raises ValueError naming the field that is not what `to_dict` writes."""
+        if not isinstance(d, dict):
+            raise ValueError(f"expected a JSON object, found {type(d).__name__}")
+        text, who = d.get("caption"), d.get("captioner")
+        if not isinstance(text, str) or not text.strip() or not isinstance(who, str) or not who:
+            raise ValueError("caption and captioner must be non-empty strings")
+        prompt, model = d.get("prompt"), d.get("model")
+        if prompt is not None and not isinstance(prompt, str):
+            raise ValueError("prompt must be a string or null")
+        if model is not None and not isinstance(model, str):
+            raise ValueError("model must be a string or null")
+        return cls(text, who, prompt, model)
+
+
+def read_caption(clip_dir: str | Path) -> Caption | None:
+    """A clip's caption.json; None when it has none. A damaged one is a UserError naming the file."""
+    path = Path(clip_dir) / CAPTION_JSON
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise UserError(f"{path}: damaged ({type(e).__name__}: {' '.join(str(e).split())})") from None
+    try:
+        return Caption.from_dict(d)
+    except ValueError as e:
+        raise UserError(f"{path}: damaged (not a caption file written by hmworld caption: {e})") from None
+
+
+def write_caption(clip_dir: str | Path, caption: Caption) -> None:
+    """clips/<id>/caption.json, atomically."""
+    write_json(Path(clip_dir) / CAPTION_JSON, caption.to_dict())

@@ -12,38 +12,28 @@ and the bad clip's files are left exactly as they were.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hmworld.clip import CLIP_JSON, CLIPS_DIR, ClipRecord, Measured
+from hmworld.clip import CLIP_JSON, CLIPS_DIR, ClipRecord, read_clip
 from hmworld.dataset.event_tables import (
-    drop_table_rows,
     events_table_path,
     read_events_table,
     results_table,
     update_tables,
     write_events_table,
 )
+from hmworld.dataset.pixel_counts import pixel_counts_path, read_pixel_counts, with_table_info
+from hmworld.dataset.tables import DATA_DIR, META_DIR, PIXEL_COUNTS
+from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.errors import UserError
-from hmworld.events.counts import (
-    DATA_DIR,
-    META_DIR,
-    PIXEL_COUNTS,
-    CountsBatch,
-    batch_from_records,
-    concat_batches,
-    pixel_counts_path,
-    read_pixel_counts,
-    with_table_info,
-)
+from hmworld.events.counts import CountsBatch, batch_from_records, concat_batches
 from hmworld.events.detect import (
     EventParams,
     check_measured,
@@ -54,7 +44,6 @@ from hmworld.events.detect import (
     write_events,
 )
 from hmworld.events.stats import compute_stats
-from hmworld.shot import Shot
 
 
 @dataclass(frozen=True)
@@ -114,47 +103,15 @@ class FilterSummary:
 # --------------------------------------------------------------------------- reading clips
 
 
-def _counts(x: Any, key: str, name: str, n: int, t: int) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UserError(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
-    if a.size == 0 and n == 0:
-        a = a.reshape(0, t)
-    if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-        raise UserError(f"{name}: {key} must hold whole numbers of pixels")
-    return a.astype(np.int64)
-
-
 def load_clip(path: str | Path) -> ClipRecord:
-    """clip.json of one clip folder, checked: any problem is a UserError naming the clip."""
+    """clip.json of one clip folder (`hmworld.clip.read_clip`), checked for the event stage:
+    the folder is named for its clip and the counts are possible. Any problem is a UserError naming the clip."""
     path = Path(path)
-    name = f"clip {path.name}"
-    try:
-        d = json.loads((path / CLIP_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise UserError(f"{name}: clip.json is not readable JSON ({e})") from None
-    if not isinstance(d, dict) or not isinstance(d.get("shot"), dict):
-        raise UserError(f"{name}: clip.json has no shot")
-    try:
-        shot = Shot.from_dict(d["shot"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"{name}: clip.json shot is unreadable ({type(e).__name__}: {e})") from None
-    if shot.clip_id != path.name:
+    record = read_clip(path)
+    if record.shot.clip_id != path.name:
         raise UserError(
-            f"{name}: its clip.json is for clip {shot.clip_id!r}; folder and clip ids must match"
+            f"clip {path.name}: its clip.json is for clip {record.shot.clip_id!r}; folder and clip ids must match"
         )
-    m = d.get("measured")
-    if not isinstance(m, dict) or m.get("visible_pixels") is None:
-        raise UserError(f"{name}: clip.json has no measured visible_pixels")
-    n, t = shot.n_subjects, shot.frames
-    vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
-    sil = (
-        None
-        if m.get("silhouette_pixels") is None
-        else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
-    )
-    record = ClipRecord(path, shot, Measured(vis, sil), d.get("backend", {}), d.get("stats", {}))
     check_measured(record)
     return record
 
@@ -242,18 +199,18 @@ def filter_events(
     params: EventParams = EventParams(),
     drop: bool = False,
     keep_going: bool = False,
-    on_tables_changed: Callable[[Path], object] | None = None,
 ) -> FilterSummary:
     """`hmworld filter-events`: events for every clip, results written back, failing clips marked or dropped.
 
-    on_tables_changed(dataset_dir) runs after a packaged dataset's tables were
-    rewritten (the CLI passes the dataset stage's rebuild of info.json and the card).
+    A packaged dataset's tables, pixel counts, info.json and card switch to the
+    new results at once (hmworld.dataset.versions).
     """
     root = Path(dataset_dir)
     if not root.is_dir():
         raise UserError(
             f"{root}: no such folder; expected a dataset folder holding {CLIPS_DIR}/<clip_id>/{CLIP_JSON}"
         )
+    sweep_dataset_temporaries(root)
     batch, with_folder, from_table, errors = load_counts(root)
     if errors and not keep_going:
         more = f" (and {len(errors) - 1} more clips with problems)" if len(errors) > 1 else ""
@@ -290,10 +247,8 @@ def filter_events(
     written.append(str(write_events_table(root, results, drop_ids).relative_to(root)))
     tables = update_tables(root, results, drop_ids)
     written += [str(p.relative_to(root)) for p in tables]
-    if drop_table_rows(pixel_counts_path(root), drop_ids):
+    if tables and drop_ids:
         written.append(str(pixel_counts_path(root).relative_to(root)))
-    if tables and on_tables_changed is not None:
-        on_tables_changed(root)
     _remove_dirs(root, [root / CLIPS_DIR / cid for cid in drop_ids if cid in with_folder])
 
     return FilterSummary(
