@@ -20,12 +20,13 @@ import numpy as np
 from hmworld.clip import VIDEO_FILE, ClipRecord, Measured
 from hmworld.render import register_backend
 from hmworld.render.base import backend_info, finish_clip
+from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.primitives import PrimitiveSet
 from hmworld.render.builtin.raycast import (
     Frame,
-    Lighting,
     Packed,
     RenderOptions,
+    SunSky,
     pack,
     render_frames,
 )
@@ -42,13 +43,13 @@ def concat_packed(static: Packed, dynamic: Packed) -> Packed:
     """Static scenery followed by this frame's primitives (material indices re-based)."""
     if len(dynamic) == 0:
         return static
-    pk = dynamic.pk.copy()
-    pk[:, 2] += len(static.mp)
+    index = dynamic.prim_index.copy()
+    index[:, kn.I_MAT] += len(static.mat_pattern)
     return Packed(
-        np.concatenate([static.pk, pk]),
-        np.concatenate([static.pf, dynamic.pf]),
-        np.concatenate([static.mp, dynamic.mp]),
-        np.concatenate([static.mf, dynamic.mf]),
+        np.concatenate([static.prim_index, index]),
+        np.concatenate([static.prim_geometry, dynamic.prim_geometry]),
+        np.concatenate([static.mat_pattern, dynamic.mat_pattern]),
+        np.concatenate([static.mat_params, dynamic.mat_params]),
     )
 
 
@@ -76,7 +77,7 @@ class ShotStats:
 def render_shot(
     shot: Shot,
     static: PrimitiveSet | Packed,
-    lighting: Lighting,
+    lighting: SunSky,
     pose: PoseFn,
     options: RenderOptions | None = None,
     stats: dict[str, Any] | None = None,
@@ -152,7 +153,7 @@ class BuiltinBackend:
         start = time.perf_counter()
         with open_video(out_dir / VIDEO_FILE, shot.fps, shot.width, shot.height, crf=self.crf) as video:
             for t, frame in enumerate(
-                render_shot(shot, built.prims, Lighting.of(built), pose_fn, self.options, stats)
+                render_shot(shot, built.prims, SunSky.of(built), pose_fn, self.options, stats)
             ):
                 video.write(frame.rgb)
                 ids[t] = frame.ids
