@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ from hmworld.render.builtin.raycast import (
     Packed,
     RenderOptions,
     SunSky,
+    cast_frames,
     pack,
-    render_frames,
+    prepare_frames,
 )
 from hmworld.render.video import DEFAULT_CRF, open_video
 from hmworld.shot import Shot
@@ -85,7 +87,9 @@ def render_shot(
 ) -> Iterator[Frame]:
     """Frames of a shot in order; fills `stats` (ShotStats fields) when the last is yielded.
 
-    Frames are cast `batch` at a time (default: 4 per thread), one per thread.
+    Frames are cast `batch` at a time (default: 4 per thread), one per thread; while a batch
+    is cast (the kernel releases the GIL), the next is posed and binned.
+    render_s counts the time spent producing frames, not the time the caller holds them.
     """
     options = options or RenderOptions()
     batch = batch or 4 * numba.get_num_threads()
@@ -93,18 +97,24 @@ def render_shot(
     render_s = 0.0
     edges = 0
     max_dyn = 0
-    for t0 in range(0, shot.frames, batch):
-        start = time.perf_counter()
-        todo = []
-        for t in range(t0, min(t0 + batch, shot.frames)):
-            dynamic = pack(pose(shot, t))
-            max_dyn = max(max_dyn, len(dynamic))
-            todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
-        frames = render_frames(todo, shot.K, shot.width, shot.height, lighting, options)
-        render_s += time.perf_counter() - start
-        for frame in frames:
-            edges += frame.edge_pixels
-            yield frame
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hmworld-cast") as pool:
+        pending = None
+        for t0 in [*range(0, shot.frames, batch), shot.frames]:
+            start = time.perf_counter()
+            prepared = None
+            if t0 < shot.frames:
+                todo = []
+                for t in range(t0, min(t0 + batch, shot.frames)):
+                    dynamic = pack(pose(shot, t))
+                    max_dyn = max(max_dyn, len(dynamic))
+                    todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
+                prepared = prepare_frames(todo, shot.K, shot.width, shot.height, lighting, options)
+            frames = pending.result() if pending is not None else []
+            pending = pool.submit(cast_frames, prepared) if prepared is not None else None
+            render_s += time.perf_counter() - start
+            for frame in frames:
+                edges += frame.edge_pixels
+                yield frame
     if stats is not None:
         stats.update(
             ShotStats(

@@ -901,10 +901,18 @@ def _sky(light, dx, dy, dz):
 
 
 @njit(**HOT)
-def _in_shadow(px, py, pz, self_k, light, scene, sun):
-    """True if the ray from (px, py, pz) towards the sun hits a primitive other than self_k."""
+def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
+    """A primitive other than self_k that the ray from (px, py, pz) towards the sun hits; -1: none.
+
+    hint: a primitive to test first (-1: none), the occluder of a nearby ray: shadows come in
+    patches, so it usually answers at once. Which occluder is returned may depend on it; whether
+    there is one does not (every test is exact), so pixels never do.
+    """
     sx, sy, sz = light[L_SUN], light[L_SUN + 1], light[L_SUN + 2]
     pidx, geom, zspan, basis = scene.pidx, scene.geom, scene.zspan, sun.basis
+    if hint >= 0 and hint != self_k and not ((sz > 0.0 and pz > zspan[hint, 1]) or (sz < 0.0 and pz < zspan[hint, 0])):
+        if hit(pidx, geom, hint, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return hint
     nu, nv = sun.dims[LD_NU], sun.dims[LD_NV]
     c = -1
     if nu > 0:
@@ -921,23 +929,24 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun):
         if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
             continue  # the ray climbs away from everything below it (or the reverse)
         if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
-            return True
+            return k
     if c < 0:
-        return False
+        return -1
     for q in range(sun.starts[c], sun.starts[c + 1]):
         k = sun.items[q]
         if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
             continue
         if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
-            return True
-    return False
+            return k
+    return -1
 
 
 @njit(**HOT)
-def _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, shadows, known_shadow):
-    """Colour of a hit (sun Lambert + hemisphere ambient + gloss, hard shadow, fog) and its edge key.
+def _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, shadows, known_shadow, hint):
+    """Colour of a hit (sun Lambert + hemisphere ambient + gloss, hard shadow, fog), its edge key
+    and the shadow ray's occluder (-1: none or no ray cast).
 
-    known_shadow: -1 casts the shadow ray; 0 or 1 takes the answer as given.
+    known_shadow: -1 casts the shadow ray; 0 or 1 takes the answer as given. hint: see _in_shadow.
     """
     pidx, geom, mat_params = scene.pidx, scene.geom, scene.mat_params
     ox, oy, oz = cam[C_POS], cam[C_POS + 1], cam[C_POS + 2]
@@ -953,6 +962,7 @@ def _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, shadows, known_shadow
     ndl = nx * lx + ny * ly + nz * lz
     lit = 0.0
     shadowed = 0
+    occluder = -1
     if ndl > 0.0:
         lit = ndl
         if known_shadow >= 0:
@@ -961,7 +971,8 @@ def _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, shadows, known_shadow
                 lit = 0.0
         elif shadows:
             eps = SHADOW_EPS * (1.0 + t)
-            if _in_shadow(px + nx * eps, py + ny * eps, pz + nz * eps, k, light, scene, sun):
+            occluder = _in_shadow(px + nx * eps, py + ny * eps, pz + nz * eps, k, light, scene, sun, hint)
+            if occluder >= 0:
                 lit = 0.0
                 shadowed = 1
     hemi = 0.8 + 0.2 * nz
@@ -982,7 +993,7 @@ def _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, shadows, known_shadow
         g = g * (1.0 - fa) + light[L_SKY_HORIZON + 1] * fa
         b = b * (1.0 - fa) + light[L_SKY_HORIZON + 2] * fa
     key = (np.int64(k) * 2 + shadowed) * 4 + cls
-    return r, g, b, key
+    return r, g, b, key, occluder
 
 
 @njit(inline="always", **JIT)
@@ -1030,6 +1041,7 @@ def _cast_tile(batch, cam, starts, sun, ti, out):
     ty = ti // ntx
     tx = ti - ty * ntx
     s, e = starts[ti], starts[ti + 1]
+    last = -1  # the latest shadow ray's occluder
     for j in range(ty * tile, min(height, ty * tile + tile)):
         for i in range(tx * tile, min(width, tx * tile + tile)):
             t, k, bits, dx, dy, dz, clen = _primary(cam, i + 0.5, j + 0.5, s, e, batch.tile_items, scene.pidx, scene.geom)
@@ -1040,13 +1052,43 @@ def _cast_tile(batch, cam, starts, sun, ti, out):
                 out.ids[j, i] = 0
                 out.key[j, i] = -1
             else:
-                r, g, b, kk = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, -1)
+                r, g, b, kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, -1, last)
+                if occ >= 0:
+                    last = occ
                 out.depth[j, i] = np.float32(t / clen)
                 out.ids[j, i] = np.uint8(min(scene.pidx[k, I_INST], 255))
                 out.key[j, i] = kk
             out.rgb[j, i, 0] = _u8(r)
             out.rgb[j, i, 1] = _u8(g)
             out.rgb[j, i, 2] = _u8(b)
+
+
+@njit(inline="always", **JIT)
+def _shadow_seen(key, i, j, width, height, k):
+    """Whether primitive k is in shadow where the centre samples of pixel (i, j) and its four
+    neighbours see it: 0 or 1 if they all agree, -1 if they differ or none sees k (cast a ray)."""
+    seen = -1
+    for n in range(5):
+        ni, nj = i, j
+        if n == 1:
+            ni = i - 1
+        elif n == 2:
+            ni = i + 1
+        elif n == 3:
+            nj = j - 1
+        elif n == 4:
+            nj = j + 1
+        if ni < 0 or nj < 0 or ni >= width or nj >= height:
+            continue
+        kn_ = key[nj, ni]
+        if kn_ < 0 or kn_ // 8 != k:
+            continue
+        bit = (kn_ // 4) % 2
+        if seen < 0:
+            seen = bit
+        elif seen != bit:
+            return -1
+    return seen
 
 
 @njit(**HOT)
@@ -1061,6 +1103,7 @@ def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
     tx = ti - ty * ntx
     s, e = starts[ti], starts[ti + 1]
     count = 0
+    last = -1  # the latest shadow ray's occluder
     for j in range(ty * tile, min(height, ty * tile + tile)):
         for i in range(tx * tile, min(width, tx * tile + tile)):
             kc = key[j, i]
@@ -1073,16 +1116,26 @@ def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
             if not edge:
                 continue
             count += 1
-            # only a texture cell boundary inside one surface: re-sample the texture, not the scene
+            # one primitive all around: re-sample that surface, not the scene; and if only its
+            # texture cells differ (the same side of a shadow edge), not the shadow either
             surface = kc >= 0
+            known = -1
             if surface:
-                ks = kc // 4
+                kp = kc // 8
                 surface = (
+                    (i == 0 or key[j, i - 1] // 8 == kp)
+                    and (i + 1 == width or key[j, i + 1] // 8 == kp)
+                    and (j == 0 or key[j - 1, i] // 8 == kp)
+                    and (j + 1 == height or key[j + 1, i] // 8 == kp)
+                )
+                ks = kc // 4
+                if surface and (
                     (i == 0 or key[j, i - 1] // 4 == ks)
                     and (i + 1 == width or key[j, i + 1] // 4 == ks)
                     and (j == 0 or key[j - 1, i] // 4 == ks)
                     and (j + 1 == height or key[j + 1, i] // 4 == ks)
-                )
+                ):
+                    known = ks % 2
             ar = ag = ab = 0.0
             for q in range(ns):
                 sx, sy = i + 0.5 + offsets[q, 0], j + 0.5 + offsets[q, 1]
@@ -1092,7 +1145,9 @@ def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
                     k = kc // 8
                     t = hit(scene.pidx, scene.geom, k, cam[C_POS], cam[C_POS + 1], cam[C_POS + 2], dx, dy, dz, NEAR * clen)
                     if t < INF:
-                        r, g, b, _kk = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, (kc // 4) % 2)
+                        r, g, b, _kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, known, last)
+                        if occ >= 0:
+                            last = occ
                     else:
                         k = -1
                 if k < 0:
@@ -1100,7 +1155,10 @@ def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
                     if k < 0:
                         r, g, b = _sky(light, dx, dy, dz)
                     else:
-                        r, g, b, _kk = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, -1)
+                        seen = _shadow_seen(key, i, j, width, height, k)
+                        r, g, b, _kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, seen, last)
+                        if occ >= 0:
+                            last = occ
                 ar += min(max(r, 0.0), 1.0)
                 ag += min(max(g, 0.0), 1.0)
                 ab += min(max(b, 0.0), 1.0)
@@ -1123,7 +1181,7 @@ def _run_tiles(batch, cam, starts, sun, tiles, out, passes, offsets):
     return count
 
 
-@njit(parallel=True, **JIT)
+@njit(parallel=True, nogil=True, **JIT)
 def render_jobs(batch, images, jobs, order, passes, offsets, edges):
     """Run `passes` (PASS_* bits) over jobs [G,3] = (frame b, first, last): tiles order[first:last]
     of frame b, one job per thread at a time; edges[g] = pixels job g anti-aliased.

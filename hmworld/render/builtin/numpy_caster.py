@@ -1,8 +1,9 @@
 """A plain numpy ray caster: the yardstick the compiled one is measured against.
 
 Every primary ray is tested against every primitive, one primitive at a time
-with numpy over all pixels at once; every lit point casts a shadow ray tested
-the same way. Surfaces take their material's first colour (no textures, no
+with numpy over all pixels at once (the exact test only on the rays that pass
+through the primitive's bounding sphere); every lit point casts a shadow ray
+tested the same way. Surfaces take their material's first colour (no textures, no
 anti-aliasing), shaded by the same sun Lambert + hemisphere ambient terms as
 kernels.py. It knows planes, spheres, boxes and capsules, the kinds of the
 standard scene (`reference.py`); `tools/bench_render.py` times it beside the
@@ -87,15 +88,48 @@ def _hit(p: Packed, k: int, o: np.ndarray, d: np.ndarray, tmin: np.ndarray) -> n
     raise ValueError(f"the numpy caster knows primitive kinds {KINDS}, got {kind}")
 
 
+def _candidates(p: Packed, k: int, o: np.ndarray, d: np.ndarray, tmin: np.ndarray) -> np.ndarray:
+    """Indices of the rays that pass through primitive k's bounding sphere beyond tmin (planes: all)."""
+    if p.prim_index[k, kn.I_KIND] == kn.PLANE:
+        return np.arange(d.shape[0])
+    g = p.prim_geometry[k]
+    oc = g[kn.G_BS : kn.G_BS + 3] - o
+    r = g[kn.G_BSR]
+    if oc.ndim == 1:
+        b = d @ oc
+        miss = oc @ oc - b * b > r * r
+    else:
+        b = (oc * d).sum(-1)
+        miss = (oc * oc).sum(-1) - b * b > r * r
+    return np.flatnonzero(~miss & (b + r > tmin))
+
+
 def _nearest(p: Packed, o: np.ndarray, d: np.ndarray, tmin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest hit (t [N], primitive [N], -1 none) of rays from o [3] along d [N,3] beyond tmin [N]."""
     best_t = np.full(d.shape[0], np.inf)
     best_k = np.full(d.shape[0], -1, np.int64)
     for k in range(len(p)):
-        t = _hit(p, k, o, d, tmin)
-        closer = t < best_t
-        best_t = np.where(closer, t, best_t)
-        best_k = np.where(closer, k, best_k)
+        idx = _candidates(p, k, o, d, tmin)
+        if idx.size == 0:
+            continue
+        t = _hit(p, k, o, d[idx], tmin[idx])
+        closer = t < best_t[idx]
+        best_t[idx[closer]] = t[closer]
+        best_k[idx[closer]] = k
     return best_t, best_k
+
+
+def _blocked(p: Packed, start: np.ndarray, sun: np.ndarray, self_k: np.ndarray) -> np.ndarray:
+    """Whether each ray from start [N,3] towards the sun hits a primitive other than self_k [N]."""
+    blocked = np.zeros(start.shape[0], bool)
+    dirs = np.broadcast_to(sun, start.shape)
+    zeros = np.zeros(start.shape[0])
+    for q in range(len(p)):
+        idx = _candidates(p, q, start, dirs, zeros)
+        idx = idx[~blocked[idx] & (self_k[idx] != q)]
+        if idx.size:
+            blocked[idx] |= _hit(p, q, start[idx], dirs[idx], zeros[idx]) < np.inf
+    return blocked
 
 
 def _normals(p: Packed, k: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -157,13 +191,7 @@ def numpy_cast(
     if cast.any():
         eps = kn.SHADOW_EPS * (1.0 + th[cast])
         start = xh[cast] + n[cast] * eps[:, None]
-        blocked = np.zeros(int(cast.sum()), bool)
-        dirs = np.broadcast_to(sun, start.shape)
-        zeros = np.zeros(len(start))
-        for q in range(len(p)):
-            todo = ~blocked & (kh[cast] != q)
-            blocked[todo] |= _hit(p, q, start[todo], dirs[todo], zeros[todo]) < np.inf
-        lit[np.flatnonzero(cast)[blocked]] = 0.0
+        lit[np.flatnonzero(cast)[_blocked(p, start, sun, kh[cast])]] = 0.0
     albedo = p.mat_params[p.prim_index[kh, kn.I_MAT], kn.M_COLOR : kn.M_COLOR + 3]
     hemi = 0.8 + 0.2 * n[:, 2:3]
     rgb[hit] = albedo * (light[kn.L_AMBIENT : kn.L_AMBIENT + 3] * hemi + light[kn.L_SUN_COLOR : kn.L_SUN_COLOR + 3] * lit[:, None])

@@ -3,13 +3,16 @@
 A frame is cast in two compiled passes over screen tiles (kernels.py):
 every pixel's centre ray gives depth, the nearest instance, which subjects
 the ray hits at all (their silhouettes) and a shaded colour; then, with
-anti-aliasing on, pixels on an edge (a different primitive or shadow next
-door) are re-shaded from four rotated-grid samples, and pixels on a texture
-cell boundary re-sample only the texture. Each primitive is tested only in
+anti-aliasing on, pixels on an edge (a different primitive, shadow or texture
+cell next door) are re-shaded from four rotated-grid samples. Where one
+primitive surrounds the pixel the samples re-hit only that primitive (and, on
+a texture cell boundary, keep the centre's shadow); elsewhere a sample that
+lands on a primitive whose shadow the neighbouring centres agree on takes it
+from them instead of casting a shadow ray. Each primitive is tested only in
 the tiles that the projected outline of its bounding box (clipped to the near
 plane) overlaps, and each shadow ray only against the primitives binned in its
-cell of a grid seen from the sun, so cost follows covered pixels, not
-primitives × pixels.
+cell of a grid seen from the sun (the latest occluder first), so cost follows
+covered pixels, not primitives × pixels.
 
 `render_frame` shares one frame's tiles among the threads (interactive use);
 `render_frames` gives each thread whole frames (clips: no waiting inside a
@@ -316,17 +319,45 @@ def render_frames(
     """
     if not frames:
         return []
+    return cast_frames(prepare_frames(frames, K, width, height, lighting, options))
+
+
+@dataclass(frozen=True, eq=False)
+class FrameBatch:
+    """Frames packed and binned, ready to cast (`prepare_frames`)."""
+
+    batch: kn.Batch
+    frames: int
+    antialias: bool
+
+
+def prepare_frames(
+    frames: Sequence[tuple[PrimitiveSet | Packed, np.ndarray]],
+    K: np.ndarray,
+    width: int,
+    height: int,
+    lighting: SunSky | None = None,
+    options: RenderOptions | None = None,
+) -> FrameBatch:
+    """The first half of `render_frames` (packing and binning, holds the GIL); `cast_frames` is
+    the second (the casting, which releases it, so a caller can prepare the next batch meanwhile)."""
+    if not frames:
+        raise ValueError("prepare_frames needs at least one frame")
     lighting = lighting or SunSky()
     options = options or RenderOptions()
     light = lighting.vector()
     fs = [prepare(prims, c2w, K, width, height, light[:3], options) for prims, c2w in frames]
-    b = len(fs)
-    batch = _batch(fs, width, height, light, options)
-    images = _images(b, width, height)
-    n_tiles = len(fs[0].tile_starts) - 1
+    return FrameBatch(_batch(fs, width, height, light, options), len(fs), bool(options.antialias))
+
+
+def cast_frames(prepared: FrameBatch) -> list[Frame]:
+    """Cast a prepared batch, one frame per thread (see `render_frames`)."""
+    batch, b = prepared.batch, prepared.frames
+    images = _images(b, batch.width, batch.height)
+    n_tiles = batch.tile_starts.shape[1] - 1
     jobs = np.stack([np.arange(b), np.zeros(b, np.int64), np.full(b, n_tiles)], axis=1).astype(np.int64)
     edges = np.zeros(b, np.int64)
-    passes = kn.PASS_CENTRE | (kn.PASS_ANTIALIAS if options.antialias else 0)
+    passes = kn.PASS_CENTRE | (kn.PASS_ANTIALIAS if prepared.antialias else 0)
     kn.render_jobs(batch, images, jobs, np.arange(n_tiles, dtype=np.int64), passes, kn.AA_OFFSETS, edges)
     return [Frame(images.rgb[i], images.depth[i], images.ids[i], images.sil[i], int(edges[i])) for i in range(b)]
 
