@@ -204,8 +204,9 @@ def filter_events_cmd(
     import json
 
     from hmworld.dataset.writer import refresh_meta
-    from hmworld.events import EventParams, filter_events
-    from hmworld.events_stats import format_stats
+    from hmworld.events import EventParams
+    from hmworld.events.run import filter_events
+    from hmworld.events.stats import format_stats
 
     params = EventParams(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
@@ -232,8 +233,8 @@ def event_stats_cmd(
     """Statistics of exit/entry events: kept fraction, pairs per clip, hidden intervals, per scene and camera."""
     import json
 
-    from hmworld.events_filter import dataset_stats
-    from hmworld.events_stats import format_stats
+    from hmworld.events.run import dataset_stats
+    from hmworld.events.stats import format_stats
 
     s = dataset_stats(dataset_dir)
     typer.echo(json.dumps(s, indent=1) if as_json else format_stats(s))
@@ -343,7 +344,7 @@ def export_cmd(
     limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
 ) -> None:
     """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
-    from hmworld.dataset.hmworld_export import export_hmworld
+    from hmworld.dataset.official_hmworld.exporter import export_hmworld
     from hmworld.errors import check_choice
     from hmworld.options import parse_resolution
 
@@ -364,7 +365,7 @@ def import_hmworld_cmd(
 ) -> None:
     """Read the official HM-World layout into our clip folders (and package them)."""
     from hmworld.dataset import package
-    from hmworld.dataset.hmworld_import import import_hmworld
+    from hmworld.dataset.official_hmworld.importer import import_hmworld
 
     r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
     typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")

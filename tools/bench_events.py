@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hmworld.dataset.event_tables import read_events_table
 from hmworld.dataset.schema import pixel_counts_schema, table_schema
 from hmworld.events import (
     EventParams,
@@ -42,8 +43,7 @@ from hmworld.events import (
     update_tables,
     write_events,
 )
-from hmworld.events_counts import pixel_counts_path, read_pixel_counts
-from hmworld.events_tables import read_events_table
+from hmworld.events.counts import pixel_counts_path, read_pixel_counts
 
 WIDTH, HEIGHT, FPS, FRAMES, SLOTS = 416, 240, 15, 150, 3
 

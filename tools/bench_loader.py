@@ -66,7 +66,7 @@ def main() -> None:
 
     from hmworld.dataset import ClipDataset, SplitRule, package
     from hmworld.dataset.loader import sample_indices
-    from hmworld.render.video import read_video
+    from hmworld.video import read_video
 
     root = args.dataset or args.work
     if args.dataset is None:

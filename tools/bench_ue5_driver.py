@@ -38,7 +38,7 @@ from hmworld.render.ue5 import (  # noqa: E402
     read_status,
     render_clip,
 )
-from hmworld.render.video import write_video  # noqa: E402
+from hmworld.video import write_video  # noqa: E402
 
 
 def main() -> None:

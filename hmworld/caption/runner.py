@@ -82,7 +82,7 @@ def load_clip_input(clip_dir: str | Path, frames: int = 0) -> ClipInput:
     shot = record.shot
     pixels = indices = None
     if frames > 0:
-        from hmworld.render.video import read_video
+        from hmworld.video import read_video
 
         indices = uniform_frame_indices(shot.frames, frames)
         try:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hmworld.dataset.hmworld_export import export_hmworld
-from hmworld.dataset.hmworld_import import import_hmworld
+from hmworld.dataset.official_hmworld.exporter import export_hmworld
+from hmworld.dataset.official_hmworld.importer import import_hmworld
 from hmworld.dataset.splits import SplitRule, assign_split
 from hmworld.dataset.validate import validate
 from hmworld.dataset.writer import PackageReport, drop_clips, package, refresh_meta, update_columns

@@ -22,7 +22,7 @@ from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
 from hmworld.dataset.tables import check_split, require_dataset, shard_paths
 from hmworld.errors import UserError
-from hmworld.render.video import read_video
+from hmworld.video import read_video
 
 COLUMNS = (
     "clip_id", "caption", "frames", "width", "height", "video_path", "instances_path", "camera_c2w", "K",

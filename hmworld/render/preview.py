@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from hmworld.atomic import atomic_path
 from hmworld.clip import is_complete, read_clip
 from hmworld.errors import UserError
-from hmworld.render.video import read_video
+from hmworld.video import read_video
 
 # outline colours of subjects 1..3 (then cycling): bright and unlike scene colours
 SUBJECT_COLORS = np.array([[255, 40, 200], [0, 230, 255], [255, 200, 0], [120, 255, 60]], dtype=np.uint8)

@@ -57,8 +57,8 @@ from hmworld.render.ue5_assets import (
     SubjectAsset,
     load_asset_map,
 )
-from hmworld.render.video import write_video
 from hmworld.shot import Shot
+from hmworld.video import write_video
 
 UE5_BACKEND_VERSION = "1"
 JOB_FORMAT = 1

@@ -14,8 +14,8 @@ import numpy as np
 from hmworld import plan
 from hmworld.clip import Measured, clip_dir, write_clip_json
 from hmworld.events import ClipEvents, Event, EventParams, Pair, write_events
-from hmworld.render.video import write_video
 from hmworld.shot import Shot
+from hmworld.video import write_video
 
 SMALL = plan.PlanSettings(frames=12, fps=6, width=64, height=48)
 

@@ -3,7 +3,7 @@
 Shots come from the real plan (catalog motion); pixels from a tiny box
 painter: each subject is the projected rectangle of its body box, nearest
 wins, on a background that changes with the camera's heading. Videos are
-real H.264 through hmworld.render.video; clip.json through hmworld.clip.
+real H.264 through hmworld.video; clip.json through hmworld.clip.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from hmworld.events import clip_events, write_events
 from hmworld.geometry import project
 from hmworld.plan import PlanSettings, make_plan, materialise, plan_rows
 from hmworld.render.base import write_instances
-from hmworld.render.video import write_video
 from hmworld.shot import Shot
+from hmworld.video import write_video
 
 # village_square clips go to test, the others to train
 RULE = SplitRule(test_scenes=("village_square",), test_subjects=(), test_fraction=0.0)

@@ -11,7 +11,7 @@ from hmworld.clip import clip_dir, read_clip
 from hmworld.errors import UserError
 from hmworld.events import VISIBLE, read_events
 from hmworld.geometry import hydra_camera_tensor, split_streams
-from hmworld.render.video import read_video
+from hmworld.video import read_video
 
 torch = pytest.importorskip("torch")
 from hmworld.dataset import ClipDataset  # noqa: E402

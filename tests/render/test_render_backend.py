@@ -15,7 +15,7 @@ from hmworld.render import Backend, backend_names, get_backend
 from hmworld.render.base import finish_clip, measure_ids
 from hmworld.render.builtin.backend import BuiltinBackend
 from hmworld.render.builtin.reference import reference_pose, reference_scene, reference_shot
-from hmworld.render.video import read_video, video_info
+from hmworld.video import read_video, video_info
 
 
 def reference_backend(**kw) -> BuiltinBackend:

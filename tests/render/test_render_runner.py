@@ -16,7 +16,7 @@ from hmworld import plan
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, VIDEO_FILE, is_complete, list_clip_dirs, read_clip
 from hmworld.errors import UserError
 from hmworld.render.runner import render_rows, select_rows
-from hmworld.render.video import video_info
+from hmworld.video import video_info
 
 TINY = {"frames": 6, "size": (64, 48)}
 

@@ -19,7 +19,7 @@ from hmworld.errors import UserError
 from hmworld.geometry import in_image, project
 from hmworld.render import get_backend
 from hmworld.render.ue5 import Ue5Backend, Ue5RenderError, make_config, render_clip
-from hmworld.render.video import read_video, video_info
+from hmworld.video import read_video, video_info
 from ue5.support import asset_map, fake_editor_executable, make_shot, project_file, world_file
 
 

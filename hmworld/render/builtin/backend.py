@@ -32,8 +32,8 @@ from hmworld.render.builtin.raycast import (
     pack,
     prepare_frames,
 )
-from hmworld.render.video import DEFAULT_CRF, open_video
 from hmworld.shot import Shot
+from hmworld.video import DEFAULT_CRF, open_video
 
 VERSION = "1.0"
 

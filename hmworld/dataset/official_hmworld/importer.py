@@ -27,7 +27,7 @@ import numpy as np
 
 from hmworld.atomic import write_json
 from hmworld.clip import Measured, clip_dir, is_complete
-from hmworld.dataset.hmworld_format import (
+from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
     CAPTION_TXT,
     CHARACTER_JSON,
@@ -53,8 +53,8 @@ from hmworld.errors import UserError
 from hmworld.events import ClipEvents, Event, EventParams, Pair, write_events
 from hmworld.geometry import intrinsics
 from hmworld.render.base import finish_clip
-from hmworld.render.video import read_video, video_info, write_video
 from hmworld.shot import Shot
+from hmworld.video import read_video, video_info, write_video
 
 DEFAULT_HFOV_DEG = 90.0  # HM-World publishes no intrinsics; UE's default camera field of view
 IMPORT_PRESET = "veryfast"  # re-encoding only trims padding; speed matters more than file size

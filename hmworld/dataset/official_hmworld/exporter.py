@@ -20,7 +20,7 @@ import numpy as np
 from hmworld.atomic import atomic_dir, write_json, write_text
 from hmworld.clip import clip_dir, read_clip
 from hmworld.dataset.arrays import ragged_rows
-from hmworld.dataset.hmworld_format import (
+from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
     CAPTION_TXT,
     CHARACTER_JSON,
@@ -47,7 +47,7 @@ from hmworld.dataset.tables import check_split, read_all
 from hmworld.errors import UserError
 from hmworld.events import read_events
 from hmworld.geometry import HYDRA_STREAM_LEN, hfov_deg_from_K, split_streams
-from hmworld.render.video import read_video, write_video
+from hmworld.video import read_video, write_video
 
 MASK_CRF = 10  # masks keep crisp edges and exact red levels
 COLUMNS = ("clip_id", "split", "caption", "captioner", "subject_kinds", "events", "pairs", "states", "passed")

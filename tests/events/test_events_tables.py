@@ -14,9 +14,15 @@ import pytest
 from events_support import hmworld, make_shot, steps, write_clip, write_full_clip
 
 from hmworld.clip import CLIP_JSON, read_clip
-from hmworld.events import box_view, clip_events, filter_events, read_events, update_tables
-from hmworld.events_counts import pixel_counts_path, table_box_px
-from hmworld.events_tables import EVENT_COLUMNS, events_table_path, read_events_table
+from hmworld.dataset.event_tables import (
+    EVENT_COLUMNS,
+    events_table_path,
+    read_events_table,
+    update_tables,
+)
+from hmworld.events import box_view, clip_events, read_events
+from hmworld.events.counts import pixel_counts_path, table_box_px
+from hmworld.events.run import filter_events
 
 T = 60
 

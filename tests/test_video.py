@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hmworld.render.video import open_video, read_video, video_info, write_video
+from hmworld.video import open_video, read_video, video_info, write_video
 
 
 def moving_gradient(t: int = 20, h: int = 48, w: int = 64) -> np.ndarray:

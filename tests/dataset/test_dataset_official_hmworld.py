@@ -13,9 +13,9 @@ from dataset_support import RULE, make_shots, write_clip
 
 from hmworld.clip import clip_dir, list_clip_dirs, read_clip
 from hmworld.dataset import package
-from hmworld.dataset.hmworld_export import export_hmworld
-from hmworld.dataset.hmworld_format import mask_rgb, stream_layouts
-from hmworld.dataset.hmworld_import import import_hmworld
+from hmworld.dataset.official_hmworld.exporter import export_hmworld
+from hmworld.dataset.official_hmworld.importer import import_hmworld
+from hmworld.dataset.official_hmworld.layout import mask_rgb, stream_layouts
 from hmworld.dataset.resize import cover_labels
 from hmworld.dataset.tables import read_all
 from hmworld.dataset.validate import validate
@@ -30,7 +30,7 @@ from hmworld.geometry import (
     ue_c2w_to_world,
     world_c2w_to_ue,
 )
-from hmworld.render.video import read_video, video_info, write_video
+from hmworld.video import read_video, video_info, write_video
 
 # ---------------------------------------------------------------- the official readers, re-done in numpy
 

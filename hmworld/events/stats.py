@@ -1,6 +1,6 @@
 """The numbers a dataset paper reports about exit/entry events, from the events table.
 
-Input is the table `hmworld.events_tables.results_table` builds (meta/events.parquet):
+Input is the table `hmworld.dataset.event_tables.results_table` builds (meta/events.parquet):
 one row per clip with scene, camera, fps, n_subjects, events, pairs, n_pairs, passed.
 All counting is vectorised over the flattened event and pair columns.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hmworld.events import EVENT_KINDS
+from hmworld.events.detect import EVENT_KINDS
 
 
 def _flat(table: pa.Table, column: str, field: str) -> tuple[np.ndarray, np.ndarray]:

@@ -24,17 +24,16 @@ from typing import Any
 import numpy as np
 
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, ClipRecord, Measured
-from hmworld.errors import UserError
-from hmworld.events import (
-    EventParams,
-    check_measured,
-    clip_results,
-    compute_states,
-    detect_events,
-    in_frame_from_geometry,
-    write_events,
+from hmworld.dataset.event_tables import (
+    drop_table_rows,
+    events_table_path,
+    read_events_table,
+    results_table,
+    update_tables,
+    write_events_table,
 )
-from hmworld.events_counts import (
+from hmworld.errors import UserError
+from hmworld.events.counts import (
     DATA_DIR,
     META_DIR,
     PIXEL_COUNTS,
@@ -45,21 +44,22 @@ from hmworld.events_counts import (
     read_pixel_counts,
     with_table_info,
 )
-from hmworld.events_stats import compute_stats
-from hmworld.events_tables import (
-    drop_table_rows,
-    events_table_path,
-    read_events_table,
-    results_table,
-    update_tables,
-    write_events_table,
+from hmworld.events.detect import (
+    EventParams,
+    check_measured,
+    clip_results,
+    compute_states,
+    detect_events,
+    in_frame_from_geometry,
+    write_events,
 )
+from hmworld.events.stats import compute_stats
 from hmworld.shot import Shot
 
 
 @dataclass(frozen=True)
 class FilterSummary:
-    """What a filter-events run did; `stats` is `events_stats.compute_stats` of this run's clips."""
+    """What a filter-events run did; `stats` is `events.stats.compute_stats` of this run's clips."""
 
     dataset: str
     clips: int
@@ -237,13 +237,18 @@ def _remove_dirs(root: Path, dirs: list[Path]) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
-def run_filter(
+def filter_events(
     dataset_dir: str | Path,
     params: EventParams = EventParams(),
     drop: bool = False,
     keep_going: bool = False,
     on_tables_changed: Callable[[Path], object] | None = None,
 ) -> FilterSummary:
+    """`hmworld filter-events`: events for every clip, results written back, failing clips marked or dropped.
+
+    on_tables_changed(dataset_dir) runs after a packaged dataset's tables were
+    rewritten (the CLI passes the dataset stage's rebuild of info.json and the card).
+    """
     root = Path(dataset_dir)
     if not root.is_dir():
         raise UserError(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hmworld.dataset.event_tables import results_table
 from hmworld.events import EventParams, detect_events
-from hmworld.events_counts import CountsBatch
-from hmworld.events_stats import compute_stats, format_stats
-from hmworld.events_tables import results_table
+from hmworld.events.counts import CountsBatch
+from hmworld.events.stats import compute_stats, format_stats
 
 
 def table_of(rows: list[tuple[str, str, list[list[int]]]], fps: int = 10):

@@ -50,9 +50,8 @@ from hmworld.errors import UserError
 from hmworld.geometry import box_corners, world_to_camera
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
-    from hmworld.events_filter import FilterSummary
     from hmworld.shot import Shot
 
 OUT_OF_FRAME, OCCLUDED, VISIBLE = 0, 1, 2
@@ -661,37 +660,6 @@ def read_events(clip_dir: str | Path) -> ClipEvents | None:
         ) from None
 
 
-# --------------------------------------------------------------------------- whole datasets
-
-
-def filter_events(
-    dataset_dir: str | Path,
-    params: EventParams = EventParams(),
-    drop: bool = False,
-    keep_going: bool = False,
-    on_tables_changed: Callable[[Path], object] | None = None,
-) -> FilterSummary:
-    """`hmworld filter-events`: events for every clip, results written back, failing clips marked or dropped.
-
-    on_tables_changed(dataset_dir) runs after a packaged dataset's tables were
-    rewritten (the CLI passes the dataset stage's rebuild of info.json and the card).
-    """
-    from hmworld.events_filter import run_filter
-
-    return run_filter(
-        dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=on_tables_changed
-    )
-
-
-def update_tables(
-    dataset_dir: str | Path, results: Any, drop_ids: Sequence[str] = ()
-) -> list[Path]:
-    """Write event columns into a packaged dataset's parquet tables; see hmworld.events_tables."""
-    from hmworld.events_tables import update_tables as _update
-
-    return _update(dataset_dir, results, drop_ids)
-
-
 __all__ = [
     "EVENT_KINDS",
     "OCCLUDED",
@@ -711,10 +679,8 @@ __all__ = [
     "clip_results",
     "compute_states",
     "detect_events",
-    "filter_events",
     "in_frame_from_geometry",
     "read_events",
     "stable_states",
-    "update_tables",
     "write_events",
 ]

@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 
 from hmworld.atomic import atomic_path
 from hmworld.errors import UserError
-from hmworld.events import EVENT_KINDS, ClipEvents, EventArrays
-from hmworld.events_counts import META_DIR, CountsBatch, dataset_tables, read_parquet
+from hmworld.events.counts import META_DIR, CountsBatch, dataset_tables, read_parquet
+from hmworld.events.detect import EVENT_KINDS, ClipEvents, EventArrays
 
 EVENTS_TABLE = "events.parquet"
 

@@ -100,7 +100,7 @@ def write_full_clip(
 ) -> Path:
     """A clip folder a packager accepts: real H.264 video and instance masks beside clip.json."""
     from hmworld.render.base import write_instances
-    from hmworld.render.video import write_video
+    from hmworld.video import write_video
 
     d = clip_dir(root, shot.clip_id)
     d.mkdir(parents=True, exist_ok=True)

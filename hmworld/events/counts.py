@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from hmworld.clip import ClipRecord
 from hmworld.errors import UserError
-from hmworld.events import box_view, box_view_arrays, check_measured
+from hmworld.events.detect import box_view, box_view_arrays, check_measured
 
 META_DIR = "meta"
 DATA_DIR = "data"

@@ -11,9 +11,10 @@ import pytest
 from events_support import hmworld, make_shot, steps, write_clip
 
 from hmworld.clip import CLIP_JSON, EVENTS_JSON
+from hmworld.dataset.event_tables import events_table_path
 from hmworld.errors import UserError
-from hmworld.events import EventParams, filter_events, read_events
-from hmworld.events_tables import events_table_path
+from hmworld.events import EventParams, read_events
+from hmworld.events.run import filter_events
 
 T = 60
 

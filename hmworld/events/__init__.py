@@ -1,0 +1,63 @@
+"""Exit/entry events: per subject and frame a state, from the states the events, per clip a verdict.
+
+The one public door. Modules import only downward:
+
+    detect   states (hysteresis), events, pairs, verdicts; events.json
+    counts   pixel counts of many clips as one padded batch
+    stats    event statistics of a results table (beside the flow)
+    run      the filter-events stage over a dataset folder
+
+See `hmworld.events.detect` for the state rule and the event definitions.
+"""
+
+from __future__ import annotations
+
+from hmworld.events.detect import (
+    EVENT_KINDS,
+    OCCLUDED,
+    OUT_OF_FRAME,
+    PAD,
+    STATE_NAMES,
+    VISIBLE,
+    ClipEvents,
+    Event,
+    EventArrays,
+    EventParams,
+    Pair,
+    box_view,
+    box_view_arrays,
+    check_measured,
+    clip_events,
+    clip_results,
+    compute_states,
+    detect_events,
+    in_frame_from_geometry,
+    read_events,
+    stable_states,
+    write_events,
+)
+
+__all__ = [
+    "EVENT_KINDS",
+    "OCCLUDED",
+    "OUT_OF_FRAME",
+    "PAD",
+    "STATE_NAMES",
+    "VISIBLE",
+    "ClipEvents",
+    "Event",
+    "EventArrays",
+    "EventParams",
+    "Pair",
+    "box_view",
+    "box_view_arrays",
+    "check_measured",
+    "clip_events",
+    "clip_results",
+    "compute_states",
+    "detect_events",
+    "in_frame_from_geometry",
+    "read_events",
+    "stable_states",
+    "write_events",
+]
