@@ -27,9 +27,9 @@ import time
 
 import numba
 import numpy as np
+from bench_render import catalog_shot  # tools/ is on the path when run as a script
 from numba import njit, prange
 
-from hmworld import plan
 from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.backend import concat_packed
 from hmworld.render.builtin.raycast import RenderOptions, SunSky, _batch, _images, pack, prepare
@@ -37,7 +37,7 @@ from hmworld.render.builtin.reference import reference_pose, reference_scene, re
 from hmworld.render.builtin.scenes import build_scene
 from hmworld.render.builtin.subjects import pose_subjects
 
-HEAVY_SCENE = "city_street"
+HEAVY_SCENE = "rooftop"  # the heaviest in bench_render.py's probe
 
 
 @njit(parallel=True, cache=False, error_model="numpy")
@@ -66,12 +66,6 @@ def _best(fn, repeats: int) -> float:
         fn()
         best = min(best, _cpu() - start)
     return best
-
-
-def catalog_shot(scene: str, width: int, height: int, frames: int, seed: int = 0):
-    settings = plan.PlanSettings(frames=frames, fps=15, width=width, height=height)
-    rows = plan.plan_rows(plan.make_plan(scenes=[scene], clips=1, seed=seed, settings=settings, group_sizes=(3,)))
-    return plan.materialise(rows[0])
 
 
 def profile(shot, static, light: SunSky, pose, repeats: int) -> dict[str, float]:
