@@ -25,6 +25,7 @@ from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.primitives import PrimitiveSet
 from hmworld.render.builtin.raycast import (
     Frame,
+    FrameBatch,
     Packed,
     RenderOptions,
     SunSky,
@@ -76,6 +77,13 @@ class ShotStats:
         }
 
 
+def _cast_on(threads: int, prepared: FrameBatch) -> list[Frame]:
+    """cast_frames on `threads` threads: numba's thread count is per calling thread, and the
+    caller's (set by the runner, say) must hold in the casting thread too."""
+    numba.set_num_threads(threads)
+    return cast_frames(prepared)
+
+
 def render_shot(
     shot: Shot,
     static: PrimitiveSet | Packed,
@@ -92,7 +100,8 @@ def render_shot(
     render_s counts the time spent producing frames, not the time the caller holds them.
     """
     options = options or RenderOptions()
-    batch = batch or 4 * numba.get_num_threads()
+    threads = numba.get_num_threads()
+    batch = batch or 4 * threads
     static_p = static if isinstance(static, Packed) else pack(static)
     render_s = 0.0
     edges = 0
@@ -110,7 +119,7 @@ def render_shot(
                     todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
                 prepared = prepare_frames(todo, shot.K, shot.width, shot.height, lighting, options)
             frames = pending.result() if pending is not None else []
-            pending = pool.submit(cast_frames, prepared) if prepared is not None else None
+            pending = pool.submit(_cast_on, threads, prepared) if prepared is not None else None
             render_s += time.perf_counter() - start
             for frame in frames:
                 edges += frame.edge_pixels
