@@ -4,6 +4,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.hmworld-installed
+# the engine's own generated `unreal` stubs (UE 5.5.4 and 5.6.0) for tests/ue5/test_ue_api_stubs.py;
+# two versions of one package, so each goes into its own folder (pip --target), not site-packages
+STUBS := $(VENV)/unreal-stubs/.installed
 DEMO ?= data/demo
 
 .PHONY: venv demo test lint bench clean
@@ -15,7 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,train,caption]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(STUBS): $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/unreal-stubs/5.5 unreal-stub==0.2.1
+	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/unreal-stubs/5.6 unreal-stub==0.3
+	touch $(STUBS)
+
+venv: $(STAMP) $(STUBS)
 
 # The main job: a small dataset end to end with the embedded renderer
 # (plan → render → events → captions → parquet + card → validate). Resumable.
@@ -28,7 +36,7 @@ demo: $(STAMP)
 	$(BIN)/hmworld validate $(DEMO)
 	$(BIN)/hmworld preview "$$(ls -d $(DEMO)/clips/*/ | head -n 1)" --out $(DEMO)/preview.png
 
-test: $(STAMP)
+test: $(STAMP) $(STUBS)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

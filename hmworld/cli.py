@@ -135,8 +135,9 @@ def render_cmd(
     ue_project: Annotated[Path | None, typer.Option("--ue-project", help="ue5: the .uproject with the levels, meshes and animations.")] = None,
     ue_assets: Annotated[Path | None, typer.Option("--ue-assets", help="ue5: asset map TOML (template: manifests/ue5_assets.toml).")] = None,
     ue_editor: Annotated[Path | None, typer.Option("--ue-editor", help="ue5: the UnrealEditor-Cmd executable (default: $UE_EDITOR).")] = None,
-    ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds before a hung editor is killed.")] = 1800.0,
-    ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts for a crashed or hung editor.")] = 2,
+    ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds without progress (no new frame, no status) before a hung editor is ended.")] = 1800.0,
+    ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts per shot when the editor crashes or hangs while rendering it.")] = 2,
+    ue_batch: Annotated[int, typer.Option("--ue-batch", help="ue5: shots per editor session (start-up is paid once per batch).")] = 16,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Render clips (rgb.mp4, instances.npz, clip.json); a re-run skips complete clips and redoes partial ones."""
@@ -150,7 +151,7 @@ def render_cmd(
         from hmworld.render.ue5 import backend_options
 
         options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
-                                  ue_timeout=ue_timeout, ue_retries=ue_retries)
+                                  ue_timeout=ue_timeout, ue_retries=ue_retries, ue_batch=ue_batch)
     summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
     typer.echo(summary.format())
     if summary.failed:
@@ -203,16 +204,15 @@ def filter_events_cmd(
     """Find when each subject leaves the frame and comes back; keep clips with an exit–entry pair."""
     import json
 
-    from hmworld.dataset.writer import refresh_meta
+    from hmworld.dataset.filter_events import filter_events
     from hmworld.events import EventParams
-    from hmworld.events.run import filter_events
     from hmworld.events.stats import format_stats
 
     params = EventParams(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
     )
-    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going, on_tables_changed=refresh_meta)
+    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going)
     for _, problem in summary.errors:
         typer.echo(f"error: {problem}", err=True)
     if as_json:
@@ -233,7 +233,7 @@ def event_stats_cmd(
     """Statistics of exit/entry events: kept fraction, pairs per clip, hidden intervals, per scene and camera."""
     import json
 
-    from hmworld.events.run import dataset_stats
+    from hmworld.dataset.filter_events import dataset_stats
     from hmworld.events.stats import format_stats
 
     s = dataset_stats(dataset_dir)
@@ -256,21 +256,19 @@ def caption_cmd(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
-    from hmworld.caption import CaptionSettings, caption_dataset
-    from hmworld.dataset.writer import sync_captions
+    from hmworld import stages
+    from hmworld.caption import CaptionSettings
 
     settings = CaptionSettings(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
     )
-    summary = caption_dataset(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
-    typer.echo(summary.format(captioner))
-    # always resync a packaged dataset: a run killed after captioning but before this line left it stale
-    changed = sync_captions(dataset_dir)
-    if changed:
-        typer.echo(f"packaged tables updated: {changed} caption(s)")
-    if summary.empty:
-        typer.echo(f"error: {summary.empty} clip(s) got an empty caption and still have none; run again to retry", err=True)
+    r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
+    typer.echo(r.summary.format(captioner))
+    if r.tables_updated:
+        typer.echo(f"packaged tables updated: {r.tables_updated} caption(s)")
+    if r.summary.empty:
+        typer.echo(f"error: {r.summary.empty} clip(s) got an empty caption and still have none; run again to retry", err=True)
         raise typer.Exit(1)
 
 
@@ -364,15 +362,17 @@ def import_hmworld_cmd(
     do_package: Annotated[bool, typer.Option("--package/--no-package", help="Package the imported clips afterwards.")] = True,
 ) -> None:
     """Read the official HM-World layout into our clip folders (and package them)."""
-    from hmworld.dataset import package
-    from hmworld.dataset.official_hmworld.importer import import_hmworld
+    from hmworld import stages
 
-    r = import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit)
-    typer.echo(f"imported {len(r.clips) - r.kept} and kept {r.kept} clip(s) from the {r.layout} layout into {out}/clips")
-    for p in r.skipped:
+    r = stages.import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit, package_after=do_package)
+    typer.echo(
+        f"imported {len(r.imported.clips) - r.imported.kept} and kept {r.imported.kept} clip(s) "
+        f"from the {r.imported.layout} layout into {out}/clips"
+    )
+    for p in r.imported.skipped:
         typer.echo(f"skipped {p.clip}: {p.message}", err=True)
-    if do_package and r.clips:
-        typer.echo(package(out, keep_going=keep_going).format())
+    if r.packaged is not None:
+        typer.echo(r.packaged.format())
 
 
 @app.command("train")
@@ -398,7 +398,7 @@ def train_cmd(
     vae: Annotated[Path | None, typer.Option(help="Local diffusers AutoencoderKLWan folder (latent wan-vae).")] = None,
     text: Annotated[str | None, typer.Option(help="Caption conditioning: none, hash, or a local transformers text-encoder folder.")] = None,
     frames: Annotated[int | None, typer.Option(help="Frames sampled per clip; first half is context.")] = None,
-    size: Annotated[str | None, typer.Option(help="Frame size HxW, e.g. 96x160.")] = None,
+    size: Annotated[str | None, typer.Option(help="Frame size WIDTHxHEIGHT, e.g. 160x96.")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="hydra: compressed memory frames retrieved per query frame.")] = None,
     local_window: Annotated[int | None, typer.Option("--local-window", help="hydra: full-resolution frames around each query frame.")] = None,
     tokenizer_kernel: Annotated[str | None, typer.Option("--tokenizer-kernel", help="hydra: memory tokenizer kernel TxHxW in tokens (2x2x2, 1x4x4, 2x8x8).")] = None,

@@ -4,6 +4,7 @@
     clips/<clip_id>/instances.npz   `ids` uint8 [T,H,W]; 0 = no subject, k = subject k-1
     clips/<clip_id>/clip.json       shot + backend + measurements; written LAST, atomically
     clips/<clip_id>/events.json     added by `hmworld filter-events` (hmworld.events)
+    clips/<clip_id>/caption.json    added by `hmworld caption`: `Caption`, read and written here
 
 A folder without clip.json is incomplete and is redone by a resumed render.
 """
@@ -17,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from hmworld.atomic import write_json
+from hmworld.atomic import fsync_path, write_json
+from hmworld.errors import UserError
 from hmworld.shot import Shot
 
 CLIP_FORMAT = 1
@@ -26,6 +28,7 @@ VIDEO_FILE = "rgb.mp4"
 INSTANCES_FILE = "instances.npz"
 CLIP_JSON = "clip.json"
 EVENTS_JSON = "events.json"
+CAPTION_JSON = "caption.json"
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,7 +93,14 @@ def is_complete(path: str | Path) -> bool:
 def write_clip_json(
     path: str | Path, shot: Shot, measured: Measured, backend: dict[str, Any], stats: dict[str, Any]
 ) -> None:
-    """Write clip.json last and atomically: its presence means the clip is complete."""
+    """Write clip.json last and atomically: its presence means the clip is complete.
+
+    The clip's other files are flushed to disk first and clip.json durably, so
+    not even a power cut leaves a clip.json beside half-written files.
+    """
+    for name in (VIDEO_FILE, INSTANCES_FILE):
+        if (Path(path) / name).is_file():
+            fsync_path(Path(path) / name)
     write_json(
         Path(path) / CLIP_JSON,
         {
@@ -103,6 +113,7 @@ def write_clip_json(
             "shot": shot.to_dict(),
         },
         indent=None,
+        durable=True,
     )
 
 
@@ -121,3 +132,57 @@ def list_clip_dirs(root: str | Path) -> list[Path]:
     if not base.is_dir():
         return []
     return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and is_complete(p))
+
+
+@dataclass(frozen=True)
+class Caption:
+    """The contents of clips/<clip_id>/caption.json.
+
+    caption: the text; captioner: registry name of what wrote it; prompt: the
+    exact instruction a model was given (None for the template captioner);
+    model: model id or local path (None when no model was used).
+    """
+
+    caption: str
+    captioner: str
+    prompt: str | None = None
+    model: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"caption": self.caption, "captioner": self.captioner, "prompt": self.prompt, "model": self.model}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Caption:
+        """Raises ValueError naming the field that is not what `to_dict` writes."""
+        if not isinstance(d, dict):
+            raise ValueError(f"expected a JSON object, found {type(d).__name__}")
+        text, who = d.get("caption"), d.get("captioner")
+        if not isinstance(text, str) or not text.strip() or not isinstance(who, str) or not who:
+            raise ValueError("caption and captioner must be non-empty strings")
+        prompt, model = d.get("prompt"), d.get("model")
+        if prompt is not None and not isinstance(prompt, str):
+            raise ValueError("prompt must be a string or null")
+        if model is not None and not isinstance(model, str):
+            raise ValueError("model must be a string or null")
+        return cls(text, who, prompt, model)
+
+
+def read_caption(clip_dir: str | Path) -> Caption | None:
+    """A clip's caption.json; None when it has none. A damaged one is a UserError naming the file."""
+    path = Path(clip_dir) / CAPTION_JSON
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise UserError(f"{path}: not readable JSON ({e})") from None
+    try:
+        return Caption.from_dict(d)
+    except ValueError as e:
+        raise UserError(f"{path}: not a caption file written by hmworld caption ({e})") from None
+
+
+def write_caption(clip_dir: str | Path, caption: Caption) -> None:
+    """clips/<id>/caption.json, atomically."""
+    write_json(Path(clip_dir) / CAPTION_JSON, caption.to_dict())

@@ -21,13 +21,17 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
-HYDRA_EXAMPLES = REPO.parent / "shared" / "fixtures" / "hydra-examples"
+# Vendored real HM-World files (Apache-2.0, see tests/fixtures/hydra-examples/NOTICE)
+HYDRA_EXAMPLES = REPO / "tests" / "fixtures" / "hydra-examples"
+HYDRA_EXAMPLE_FILES = (*(f"{i}.mp4" for i in range(1, 5)), *(f"cam{i}.json" for i in range(1, 5)), "caption.txt")
 
 
 @pytest.fixture(scope="session")
 def hydra_examples() -> Path:
-    if not (HYDRA_EXAMPLES / "cam1.json").is_file():
-        pytest.skip(f"real HM-World fixtures not found at {HYDRA_EXAMPLES}")
+    """The vendored HyDRA examples; a missing file fails the test (it is part of the repository)."""
+    missing = [f for f in HYDRA_EXAMPLE_FILES if not (HYDRA_EXAMPLES / f).is_file()]
+    if missing:
+        pytest.fail(f"vendored fixtures missing from {HYDRA_EXAMPLES}: {', '.join(missing)}")
     return HYDRA_EXAMPLES
 
 

@@ -31,19 +31,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmworld.dataset.event_tables import read_events_table
+from hmworld.dataset.event_tables import read_events_table, update_tables
+from hmworld.dataset.filter_events import filter_events
+from hmworld.dataset.pixel_counts import pixel_counts_path, read_pixel_counts
 from hmworld.dataset.schema import pixel_counts_schema, table_schema
 from hmworld.events import (
     EventParams,
     clip_results,
     compute_states,
     detect_events,
-    filter_events,
     in_frame_from_geometry,
-    update_tables,
     write_events,
 )
-from hmworld.events.counts import pixel_counts_path, read_pixel_counts
 
 WIDTH, HEIGHT, FPS, FRAMES, SLOTS = 416, 240, 15, 150, 3
 

@@ -13,7 +13,7 @@ taken from --dataset. Timed (wall clock, after one warm-up item):
   breakdown      per item: video decode, mask load, the rest
 
     .venv/bin/python tools/bench_loader.py [--dataset DIR] [--clips 4] [--frames 16]
-        [--size 240x416] [--workers 2] [--batch 4] [--work /tmp/hmworld-bench-loader]
+        [--size 416x240] [--workers 2] [--batch 4] [--work /tmp/hmworld-bench-loader]
 
 Last line: one JSON object with the headline figures.
 """
@@ -55,7 +55,7 @@ def main() -> None:
     ap.add_argument("--dataset", type=Path, help="an existing dataset folder (clips/ inside) instead of rendering")
     ap.add_argument("--clips", type=int, default=4)
     ap.add_argument("--frames", type=int, default=16)
-    ap.add_argument("--size", default="240x416", help="HxW of the training frames")
+    ap.add_argument("--size", default="416x240", help="WIDTHxHEIGHT of the training frames")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--epochs", type=int, default=3, help="passes over the clips for the timed runs")
@@ -71,7 +71,7 @@ def main() -> None:
     root = args.dataset or args.work
     if args.dataset is None:
         _render(root, args.clips)
-    h, w = (int(v) for v in args.size.lower().split("x"))
+    w, h = (int(v) for v in args.size.lower().split("x"))
     figures: dict[str, float | int | str] = {}
 
     t0 = time.perf_counter()
@@ -138,7 +138,7 @@ def main() -> None:
     figures["item_ms"] = round(per_item * 1e3, 1)
     figures["video_decode_ms"] = round(tv * 1e3, 1)
     figures["mask_load_ms"] = round(tm * 1e3, 1)
-    figures.update({"clips": n, "frames": args.frames, "size": f"{h}x{w}", "workers": args.workers})
+    figures.update({"clips": n, "frames": args.frames, "size": f"{w}x{h}", "workers": args.workers})
     print(json.dumps(figures))
 
 

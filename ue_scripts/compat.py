@@ -1,4 +1,4 @@
-"""Every Unreal Engine version difference render_shot.py meets, in one place.
+"""Every Unreal Engine version difference render_batch.py meets, in one place.
 
 Feature detection (hasattr), not version-string parsing: a name that exists is
 used, else its older spelling. Each branch names the engine versions it is for;
@@ -23,8 +23,9 @@ def engine_version():
 def keep_script_alive():
     """Stop UnrealEditor-Cmd from closing the editor on the tick after the script returns.
 
-    5.2+ has the keep-alive flag; older editors stay open after -ExecutePythonScript
-    until quit_editor() is called, which render_shot.py always does.
+    5.2+ has the keep-alive flag. 5.0/5.1 have none: their EditorPythonExecuter
+    requests an exit one tick after the -ExecutePythonScript script returns, so
+    a render started from it never runs; False tells render_batch.py to refuse.
     """
     lib = getattr(unreal, "EditorPythonScripting", None)
     if lib is None:
@@ -38,7 +39,7 @@ def quit_editor():
 
 
 def load_level(level_path):
-    """Open a map in the editor (LevelEditorSubsystem, 5.0+); a failure raises."""
+    """Open a map in the editor (LevelEditorSubsystem); a failure raises."""
     subsystem = unreal.get_editor_subsystem(unreal.LevelEditorSubsystem)
     if not subsystem.load_level(level_path):
         raise RuntimeError(f"could not load level {level_path!r}")
@@ -48,7 +49,7 @@ def add_spawnable(sequence, actor_class):
     """A spawnable binding of `actor_class`.
 
     5.6+ moved spawnable creation to LevelSequenceEditorSubsystem (the sequence
-    extension is deprecated there); 5.0-5.5 use the sequence's own method.
+    extension is deprecated there); 5.2-5.5 use the sequence's own method.
     """
     subsystem_class = getattr(unreal, "LevelSequenceEditorSubsystem", None)
     if subsystem_class is not None and hasattr(subsystem_class, "add_spawnable_from_class"):
@@ -57,15 +58,8 @@ def add_spawnable(sequence, actor_class):
     return sequence.add_spawnable_from_class(actor_class)
 
 
-def add_root_track(sequence, track_class):
-    """A track owned by the sequence itself: add_track (5.2+) or add_master_track (5.0-5.1)."""
-    if hasattr(sequence, "add_track"):
-        return sequence.add_track(track_class)
-    return sequence.add_master_track(track_class)
-
-
 def binding_id(sequence, binding):
-    """A binding ID resolvable in `sequence`: get_binding_id (5.0-5.5), else the portable form."""
+    """A binding ID resolvable in `sequence`: get_binding_id (5.2-5.5), else the portable form."""
     if hasattr(sequence, "get_binding_id"):
         return sequence.get_binding_id(binding)
     return sequence.get_portable_binding_id(sequence, binding)
@@ -77,14 +71,6 @@ def set_camera_cut_binding(section, camera_binding_id):
         section.set_camera_binding_id(camera_binding_id)
     else:
         section.set_editor_property("camera_binding_id", camera_binding_id)
-
-
-def set_skeletal_mesh(component, mesh):
-    """set_skeletal_mesh_asset (5.1+) or the older set_skeletal_mesh (5.0)."""
-    if hasattr(component, "set_skeletal_mesh_asset"):
-        component.set_skeletal_mesh_asset(mesh)
-    else:
-        component.set_skeletal_mesh(mesh)
 
 
 def set_play_rate(params, rate):
@@ -101,12 +87,6 @@ def play_rate(params):
     if isinstance(value, (int, float)):
         return float(value)
     return float(value.to_fixed_play_rate())
-
-
-def primary_config_class():
-    """MoviePipelinePrimaryConfig (5.2+; renamed) or MoviePipelineMasterConfig (5.0-5.1)."""
-    cls = getattr(unreal, "MoviePipelinePrimaryConfig", None)
-    return cls if cls is not None else unreal.MoviePipelineMasterConfig
 
 
 def set_sequencer_frame(frame):

@@ -17,13 +17,11 @@ from hmworld.caption.protocol import (
     register_captioner,
 )
 from hmworld.caption.runner import (
-    CAPTION_JSON,
     CaptionSummary,
     caption_clips,
     caption_dataset,
-    read_caption,
-    write_caption,
 )
+from hmworld.clip import CAPTION_JSON, read_caption, write_caption
 
 __all__ = [
     "CAPTION_JSON",

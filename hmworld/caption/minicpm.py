@@ -41,8 +41,6 @@ from hmworld.errors import UserError
 
 CAPTIONER_ID = "minicpm-v"
 DEFAULT_MODEL = "openbmb/MiniCPM-V-4.6"
-# what the MiniCPM-V family is published as (for help texts; any compatible id or folder works)
-NATIVE_MODELS = ("openbmb/MiniCPM-V-4.6", "openbmb/MiniCPM-V-4_6", "openbmb/MiniCPM-V-4.6-Thinking")
 REMOTE_CODE_MODELS = (
     "openbmb/MiniCPM-V-2_6",
     "openbmb/MiniCPM-V-2_6-int4",

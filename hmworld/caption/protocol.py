@@ -25,42 +25,14 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
+from hmworld.clip import Caption
 from hmworld.errors import UserError, check_choice
 from hmworld.shot import Shot
 
-CAPTION_FORMAT = 1
+__all__ = ["Caption"]  # the caption.json type is the clip folder's (hmworld.clip); captioners return it
+
 DEFAULT_CAPTIONER = "template"
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-
-
-@dataclass(frozen=True)
-class Caption:
-    """The contents of clips/<clip_id>/caption.json.
-
-    captioner: registry name of what wrote it; prompt: the exact instruction a
-    model was given (None for the template captioner); model: model id or local
-    path (None when no model was used).
-    """
-
-    caption: str
-    captioner: str
-    prompt: str | None = None
-    model: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"caption": self.caption, "captioner": self.captioner, "prompt": self.prompt, "model": self.model}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Caption:
-        text, who = d["caption"], d["captioner"]
-        if not isinstance(text, str) or not text.strip() or not isinstance(who, str) or not who:
-            raise ValueError("caption and captioner must be non-empty strings")
-        prompt, model = d.get("prompt"), d.get("model")
-        if prompt is not None and not isinstance(prompt, str):
-            raise ValueError("prompt must be a string or null")
-        if model is not None and not isinstance(model, str):
-            raise ValueError("model must be a string or null")
-        return cls(text, who, prompt, model)
 
 
 @dataclass(frozen=True, eq=False)

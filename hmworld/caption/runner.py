@@ -13,14 +13,12 @@ The work splits in two so it can be spread over machines later:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hmworld.atomic import write_json
 from hmworld.caption.protocol import (
     DEFAULT_CAPTIONER,
     Caption,
@@ -30,10 +28,15 @@ from hmworld.caption.protocol import (
     captioner_names,
     get_captioner,
 )
-from hmworld.clip import CLIPS_DIR, list_clip_dirs, read_clip
+from hmworld.clip import (
+    CLIPS_DIR,
+    list_clip_dirs,
+    read_caption,
+    read_clip,
+    write_caption,
+)
 from hmworld.errors import UserError, check_choice
 
-CAPTION_JSON = "caption.json"
 DEFAULT_BATCH_SIZE = 8
 
 
@@ -60,18 +63,12 @@ def uniform_frame_indices(total: int, count: int) -> np.ndarray:
     return ((np.arange(count) + 0.5) * total / count).astype(np.int64)
 
 
-def read_caption(clip_dir: str | Path) -> Caption | None:
-    """A clip's caption.json, or None when it is missing or not a valid caption (then it is redone)."""
-    path = Path(clip_dir) / CAPTION_JSON
+def _usable_caption(clip_dir: Path) -> bool:
+    """The clip has a valid caption.json (a missing or damaged one is redone)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return Caption.from_dict(json.load(f))
-    except (OSError, ValueError, KeyError, TypeError):  # missing, half-written by another tool, or not ours
-        return None
-
-
-def write_caption(clip_dir: str | Path, caption: Caption) -> None:
-    write_json(Path(clip_dir) / CAPTION_JSON, caption.to_dict())
+        return read_caption(clip_dir) is not None
+    except UserError:  # half-written by another tool, or not ours
+        return False
 
 
 def load_clip_input(clip_dir: str | Path, frames: int = 0) -> ClipInput:
@@ -111,7 +108,7 @@ def pending_clips(dataset_dir: str | Path, overwrite: bool = False) -> tuple[lis
         return dirs, []
     todo, kept = [], []
     for d in dirs:
-        (kept if read_caption(d) is not None else todo).append(d)
+        (kept if _usable_caption(d) else todo).append(d)
     return todo, kept
 
 

@@ -36,14 +36,6 @@ def _build_fixed(flat: np.ndarray, t: pa.DataType, mask: np.ndarray | None = Non
     return pa.FixedSizeListArray.from_arrays(child, type=t, mask=m)
 
 
-def _child_size(t: pa.DataType) -> int:
-    size = 1
-    while pa.types.is_fixed_size_list(t):
-        size *= t.list_size
-        t = t.value_type
-    return size
-
-
 def to_arrow(values: Sequence[Any], t: pa.DataType) -> pa.Array:
     """Column values (numpy arrays, None for null, or plain Python values) → an arrow array of type t."""
     fixed = fixed_dims(t)

@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hmworld import __version__
 from hmworld.atomic import write_json, write_text
+from hmworld.catalog import catalog_json
 from hmworld.dataset.schema import DATASET_FORMAT, MAX_SUBJECTS, columns
 from hmworld.dataset.splits import SPLITS, SplitRule
 from hmworld.dataset.tables import (
@@ -23,8 +25,6 @@ from hmworld.dataset.tables import (
     INFO_JSON,
     META_DIR,
     PIXEL_COUNTS,
-    read_all,
-    shard_paths,
 )
 
 SUMMARY_COLUMNS = (
@@ -76,15 +76,16 @@ def _uniform(table: pa.Table, name: str) -> int | None:
     return int(values.pop()) if len(values) == 1 else None
 
 
-def info_json(root: Path, table: pa.Table, rule: SplitRule, license: str, name: str) -> dict[str, Any]:
-    from hmworld.catalog import catalog_json
-
+def info_json(
+    table: pa.Table, shards: dict[str, list[str]], version: str | None, rule: SplitRule, license: str, name: str
+) -> dict[str, Any]:
+    """meta/info.json of the tables `shards` (split → paths relative to the dataset) hold."""
     frames = _uniform(table, "frames") or 0
-    shards = {s: [p.relative_to(root).as_posix() for p in shard_paths(root, s)] for s in SPLITS}
     return {
         "format": "hmworld-dataset",
         "format_version": DATASET_FORMAT,
         "hmworld_version": __version__,
+        "tables_version": version,
         "name": name,
         "license": license,
         "fps": _uniform(table, "fps"),
@@ -96,7 +97,7 @@ def info_json(root: Path, table: pa.Table, rule: SplitRule, license: str, name: 
         "split_rule": rule.to_dict(),
         "counts": summarize(table),
         "files": {
-            "tables": shards,
+            "tables": {s: list(shards.get(s, [])) for s in SPLITS},
             "pixel_counts": f"{META_DIR}/{PIXEL_COUNTS}",
             "clips": "clips/<clip_id>/{rgb.mp4, instances.npz, clip.json, events.json, caption.json}",
         },
@@ -119,8 +120,9 @@ def card_text(info: dict[str, Any]) -> str:
     """README.md: YAML front matter that points `datasets` at the parquet files, then the card."""
     c = info["counts"]
     name = info["name"]
+    where = DATA_DIR if info.get("tables_version") is None else f"{DATA_DIR}/{info['tables_version']}"
     splits = "\n".join(
-        f"  - split: {s}\n    path: {DATA_DIR}/{s}-*.parquet" for s in SPLITS if info["files"]["tables"][s]
+        f"  - split: {s}\n    path: {where}/{s}-*.parquet" for s in SPLITS if info["files"]["tables"][s]
     )
     yaml = (
         "---\n"
@@ -191,11 +193,23 @@ def card_text(info: dict[str, Any]) -> str:
     )
 
 
-def write_meta(root: str | Path, rule: SplitRule, license: str, name: str | None = None) -> dict[str, Any]:
-    """Rebuild meta/info.json and README.md from the tables (info.json last)."""
+def write_meta(
+    root: str | Path,
+    shards: dict[str, list[str]],
+    version: str | None,
+    rule: SplitRule,
+    license: str,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Rebuild README.md and meta/info.json from the tables `shards` lists, each flushed to disk.
+
+    info.json is written last: its rename is what switches hmworld's readers
+    to these tables (see hmworld.dataset.versions).
+    """
     root = Path(root)
-    table = read_all(root, SUMMARY_COLUMNS)
-    info = info_json(root, table, rule, license, name or root.resolve().name)
-    write_text(root / CARD, card_text(info))
-    write_json(root / META_DIR / INFO_JSON, info)
+    paths = [root / p for s in SPLITS for p in shards.get(s, [])]
+    table = pa.concat_tables([pq.read_table(p, columns=list(SUMMARY_COLUMNS)) for p in paths])
+    info = info_json(table, shards, version, rule, license, name or root.resolve().name)
+    write_text(root / CARD, card_text(info), durable=True)
+    write_json(root / META_DIR / INFO_JSON, info, durable=True)
     return info

@@ -3,8 +3,9 @@
     meta/events.parquet  one row per clip, written by filter-events: clip_id,
                          scene, camera, fps, frames, n_subjects, in_frame_source
                          and the event columns (the source of `hmworld event-stats`)
-    data/*.parquet       a packaged dataset's tables (with meta/info.json):
-                         filter-events rewrites their event columns in place
+    data/<version>/*.parquet  a packaged dataset's tables (with meta/info.json):
+                         filter-events rewrites their event columns through
+                         hmworld.dataset.versions (all shards and meta/ at once)
 
 Event columns (the same names everywhere): states [N][T] int8; events
 list<struct<subject, kind, frame, time_s>>; pairs list<struct<subject,
@@ -15,7 +16,7 @@ into an existing table, values take that table's column types.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hmworld.atomic import atomic_path
+from hmworld.dataset.pixel_counts import read_parquet
+from hmworld.dataset.tables import META_DIR, shard_paths
+from hmworld.dataset.versions import rewrite_tables, stage_pixel_counts
 from hmworld.errors import UserError
-from hmworld.events.counts import META_DIR, CountsBatch, dataset_tables, read_parquet
+from hmworld.events.counts import CountsBatch
 from hmworld.events.detect import EVENT_KINDS, ClipEvents, EventArrays
 
 EVENTS_TABLE = "events.parquet"
@@ -212,47 +216,27 @@ def _keep_metadata(new: pa.Table, old: pa.Table) -> pa.Table:
     return new.replace_schema_metadata(meta or None)
 
 
-def rewrite_table(path: Path, table_fn: Callable[[pa.Table], pa.Table]) -> bool:
-    """Read `path`, transform it, write it back atomically (same compression and row groups) if changed."""
-    try:
-        pf = pq.ParquetFile(path)
-        old = pf.read()
-    except (OSError, pa.ArrowException) as e:
-        raise UserError(f"{path}: not a readable parquet table ({e})") from None
-    if "clip_id" not in old.column_names:
-        raise UserError(f"{path}: has no clip_id column; cannot match clips to its rows")
-    new = _keep_metadata(table_fn(old), old)
-    if new.equals(old, check_metadata=True):
-        return False
-    md = pf.metadata
-    options: dict[str, object] = {"compression": "snappy"}
-    if md.num_row_groups and md.num_columns:
-        name = md.row_group(0).column(0).compression.lower()
-        options = {
-            "compression": "none" if name == "uncompressed" else name,
-            "row_group_size": max(1, md.row_group(0).num_rows),
-        }
-    with atomic_path(path) as tmp:
-        pq.write_table(new, tmp, **options)
-    return True
-
-
 def update_tables(
     dataset_dir: str | Path, results: pa.Table | Sequence[ClipEvents], drop_ids: Sequence[str] = ()
 ) -> list[Path]:
-    """Set the event columns of a packaged dataset's tables from `results`, atomically per file.
+    """Set the event columns of a packaged dataset's tables from `results`; all shards switch at once.
 
     Other columns, rows of other clips, compression, row-group size and schema
-    metadata are kept; rows of `drop_ids` are removed. Returns the files that changed.
+    metadata are kept; rows of `drop_ids` are removed (and the pixel counts
+    rebuilt). Returns the shards that changed (their old paths); [] when the
+    folder is not a packaged dataset.
     """
+    if not shard_paths(dataset_dir):
+        return []
     res = _as_table(results)
-    return [
-        path
-        for path in dataset_tables(dataset_dir)
-        if rewrite_table(
-            path, lambda t, p=path: merge_event_columns(t, res, drop_ids, where=str(p))
-        )
-    ]
+
+    def change(table: pa.Table, path: Path) -> pa.Table:
+        if "clip_id" not in table.column_names:
+            raise UserError(f"{path}: has no clip_id column; cannot match clips to its rows")
+        new = _keep_metadata(merge_event_columns(table, res, drop_ids, where=str(path)), table)
+        return table if new.equals(table, check_metadata=True) else new
+
+    return rewrite_tables(dataset_dir, change, stage_pixel_counts if drop_ids else None)
 
 
 def write_events_table(
@@ -274,16 +258,9 @@ def write_events_table(
     results = results.take(pc.sort_indices(results, [("clip_id", "ascending")]))
     if path.is_file() and read_parquet(path).equals(results):
         return path
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=True) as tmp:
         pq.write_table(results, tmp)
     return path
-
-
-def drop_table_rows(path: Path, drop_ids: Sequence[str]) -> bool:
-    """Remove the rows of `drop_ids` from a table with a clip_id column (e.g. the pixel counts)."""
-    if not drop_ids or not path.is_file():
-        return False
-    return rewrite_table(path, lambda t: t.filter(_not_in(t["clip_id"], drop_ids)))
 
 
 def read_events_table(path: str | Path) -> pa.Table:

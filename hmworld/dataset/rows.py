@@ -6,16 +6,14 @@ states and events from hmworld.events, captions from caption.json.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from hmworld.clip import CLIPS_DIR, ClipRecord
+from hmworld.catalog import SUBJECTS
+from hmworld.clip import CLIPS_DIR, Caption, ClipRecord
 from hmworld.dataset.arrays import to_arrow
 from hmworld.dataset.schema import MAX_SUBJECTS, pixel_counts_schema, table_schema
 from hmworld.events import ClipEvents
@@ -27,30 +25,11 @@ from hmworld.geometry import (
     split_streams,
 )
 
-CAPTION_JSON = "caption.json"
 TARGET_C2W_KEY = "target_c2w"  # shot.extra: target-stream poses of a context-only clip (HM-World examples)
-
-
-@dataclass(frozen=True)
-class Caption:
-    text: str = ""
-    captioner: str = ""
-
-
-def read_caption(clip_dir: str | Path) -> Caption:
-    """clips/<id>/caption.json if present, else an empty caption."""
-    path = Path(clip_dir) / CAPTION_JSON
-    if not path.is_file():
-        return Caption()
-    with open(path, encoding="utf-8") as f:
-        d = json.load(f)
-    return Caption(str(d.get("caption") or ""), str(d.get("captioner") or ""))
 
 
 def subject_kinds(subjects: Sequence[str], fallback: Sequence[str] | None = None) -> list[str]:
     """Catalog kinds; ids the catalog does not know keep the fallback (or 'unknown')."""
-    from hmworld.catalog import SUBJECTS
-
     out = []
     for i, s in enumerate(subjects):
         spec = SUBJECTS.get(s)
@@ -77,7 +56,7 @@ def hydra_cams(c2w: np.ndarray, extra: dict[str, Any]) -> tuple[np.ndarray | Non
     return cond.astype(np.float32), tgt.astype(np.float32)
 
 
-def clip_row(record: ClipRecord, events: ClipEvents, caption: Caption, split: str) -> dict[str, Any]:
+def clip_row(record: ClipRecord, events: ClipEvents, caption: Caption | None, split: str) -> dict[str, Any]:
     """The table row of one clip (numpy arrays for the array columns)."""
     shot = record.shot
     n, t = shot.n_subjects, shot.frames
@@ -110,8 +89,8 @@ def clip_row(record: ClipRecord, events: ClipEvents, caption: Caption, split: st
         "hfov_deg": float(shot.hfov_deg),
         "video_path": f"{rel}/{record.video_path.name}",
         "instances_path": f"{rel}/{record.instances_path.name}",
-        "caption": caption.text,
-        "captioner": caption.captioner,
+        "caption": "" if caption is None else caption.caption,
+        "captioner": "" if caption is None else caption.captioner,
         "camera_c2w": shot.c2w,
         "K": shot.K,
         "hydra_cond_cam": cond,

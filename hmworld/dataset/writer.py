@@ -1,15 +1,17 @@
 """`hmworld package`: clip folders → sharded parquet tables, pixel counts, info.json and card.
 
-Tables are written into a temporary folder that replaces data/ only when every
-shard is complete, so a refused or killed run never leaves a half table.
-`update_columns` and `drop_clips` rewrite single shards atomically; other
-stages (events, captions) call them to change a packaged dataset in place.
+Every write goes through hmworld.dataset.versions: the shards of a new
+version are staged, then switched in with meta/ at once, so a refused or
+killed run leaves readers the old tables or the new ones, never a mix.
+`update_columns`, `drop_clips` and `sync_captions` change a packaged dataset
+in place the same way (`versions.rewrite_tables`, the one way to rewrite).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -18,34 +20,36 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
-from hmworld.atomic import atomic_dir, atomic_path
-from hmworld.clip import CLIP_JSON, CLIPS_DIR, is_complete, read_clip
-from hmworld.dataset.arrays import ragged_rows, to_arrow
-from hmworld.dataset.card import write_meta
+from hmworld.clip import CLIP_JSON, CLIPS_DIR, is_complete, read_caption, read_clip
+from hmworld.dataset.arrays import to_arrow
 from hmworld.dataset.checks import check_clip_files
-from hmworld.dataset.rows import clip_row, pixel_counts_table, read_caption, rows_table
+from hmworld.dataset.rows import clip_row, pixel_counts_table, rows_table
 from hmworld.dataset.schema import table_schema
 from hmworld.dataset.splits import SPLITS, SplitRule, assign_split
 from hmworld.dataset.tables import (
     DATA_DIR,
-    META_DIR,
-    PIXEL_COUNTS,
     read_all,
-    read_info,
     require_dataset,
     shard_name,
     shard_paths,
+)
+from hmworld.dataset.versions import (
+    DEFAULT_LICENSE,
+    new_stage,
+    publish,
+    refresh_stale_meta,
+    rewrite_tables,
+    stage_pixel_counts,
+    sweep_dataset_temporaries,
+    write_parquet,
 )
 from hmworld.errors import UserError
 from hmworld.events import clip_events, read_events
 
 DEFAULT_SHARD_ROWS = 1000
-ROW_GROUP_ROWS = 32  # small row groups: the PyTorch loader decodes one group per item
-DEFAULT_LICENSE = "apache-2.0"
 PROTECTED = ("clip_id", "split")  # keys of the table; change them by re-packaging
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "row_group_size": ROW_GROUP_ROWS}
 
 
 @dataclass(frozen=True)
@@ -86,20 +90,6 @@ class PackageReport:
             f"  python -c \"from hmworld.dataset import ClipDataset; print(ClipDataset('{root}', 'train', frames=16)[0].keys())\"",
         ]
         return "\n".join(lines)
-
-
-def _write_parquet(table: pa.Table, path: str | Path) -> None:
-    """A table with no rows gets no row group: `datasets` cannot read an empty one."""
-    if table.num_rows:
-        pq.write_table(table, path, **PARQUET_OPTIONS)
-    else:
-        pq.ParquetWriter(path, table.schema, compression=PARQUET_OPTIONS["compression"]).close()
-
-
-def write_table(table: pa.Table, path: str | Path) -> None:
-    """One parquet file, atomically, with the schema's embedded `datasets` features."""
-    with atomic_path(path) as tmp:
-        _write_parquet(table, tmp)
 
 
 def _load_clip(clip_dir: Path, rule: SplitRule) -> tuple[dict[str, Any] | None, list[str]]:
@@ -146,7 +136,7 @@ class _ShardSink:
 
     def flush(self) -> None:
         part = self.folder / f".{self.split}-{len(self.parts):05d}.part"
-        _write_parquet(rows_table(self.rows, self.frames), part)
+        write_parquet(rows_table(self.rows, self.frames), part)
         self.parts.append(part)
         self.rows = []
 
@@ -213,7 +203,9 @@ def package(
     fmt: tuple[int, int, int, int] | None = None
     pixel_rows: list[dict[str, Any]] = []
     filtered = 0
-    with atomic_dir(root / DATA_DIR) as tmp:
+    sweep_dataset_temporaries(root)
+    tmp = new_stage(root)
+    try:
         sinks: dict[str, _ShardSink] = {}
         for i, (row, errs) in enumerate(_load_many(complete, rule, workers)):
             if progress is not None:
@@ -245,8 +237,10 @@ def package(
                 f" ({len(problems)} skipped, {filtered} failed the filter)" if problems or filtered else ""))
         shards = {s: sink.finish() for s, sink in sinks.items()}
         counts = {s: sink.count for s, sink in sinks.items()}
-    write_table(pixel_counts_table(pixel_rows, fmt[1]), root / META_DIR / PIXEL_COUNTS)
-    info = write_meta(root, rule, license, name)
+        info = publish(root, tmp, shards, rule, license, name, pixel_counts_table(pixel_rows, fmt[1]))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return PackageReport(root, counts, shards, tuple(problems), filtered, info)
 
 
@@ -262,44 +256,38 @@ def _normalise(value: Any) -> Any:
     return value
 
 
-def _shard_rows(paths: Iterable[Path]) -> Iterator[tuple[Path, list[str]]]:
-    for p in paths:
-        yield p, pq.read_table(p, columns=["clip_id"]).column("clip_id").to_pylist()
-
-
 def _frames_of(table: pa.Table, fallback: int) -> int:
     frames = set(table.column("frames").to_pylist())
     return int(frames.pop()) if len(frames) == 1 else fallback
 
 
-def refresh_meta(dataset_dir: str | Path, pixel_counts: bool = False) -> None:
-    """Rebuild meta/info.json and the card (and, if asked, the pixel counts) after the tables changed,
-    keeping the split rule, licence and name stated before."""
-    root = Path(dataset_dir)
-    info = read_info(root)
-    if pixel_counts:
-        rebuild_pixel_counts(root)
-    write_meta(root, SplitRule.from_dict(info.get("split_rule", {})), info.get("license", DEFAULT_LICENSE),
-               info.get("name"))
+def refresh_meta(dataset_dir: str | Path) -> list[str]:
+    """Rebuild what disagrees with the tables in meta/ and the card; returns what was rebuilt.
+
+    Every table write already switches meta/ with the shards; this repairs a
+    dataset a killed run of an older hmworld (or a hand edit) left stale.
+    """
+    return refresh_stale_meta(dataset_dir)
 
 
 def sync_captions(dataset_dir: str | Path) -> int:
     """Bring a packaged dataset's caption columns in line with the clips' caption.json.
 
-    Only packaged clips whose caption changed are rewritten (shard by shard,
-    atomically); clips rendered after packaging join at the next `hmworld
+    The shards holding changed captions are rewritten, and switched in with
+    meta/ at once; clips rendered after packaging join at the next `hmworld
     package`. Returns how many rows changed (0 when not packaged yet).
     """
     root = Path(dataset_dir)
     if not shard_paths(root):
         return 0
+    refresh_stale_meta(root)
     table = read_all(root, columns=["clip_id", "caption", "captioner"]).to_pydict()
     ids, texts, who = [], [], []
     for cid, text, by in zip(table["clip_id"], table["caption"], table["captioner"], strict=True):
         cap = read_caption(root / CLIPS_DIR / cid)
-        if cap.text and (cap.text, cap.captioner) != (text, by):
+        if cap is not None and (cap.caption, cap.captioner) != (text, by):
             ids.append(cid)
-            texts.append(cap.text)
+            texts.append(cap.caption)
             who.append(cap.captioner)
     if ids:
         update_columns(root, ids, {"caption": texts, "captioner": who})
@@ -311,7 +299,8 @@ def update_columns(dataset_dir: str | Path, clip_ids: Sequence[str], updates: Ma
 
     Values take the column's form (numpy arrays or lists for array columns; dicts
     or Event/Pair dataclasses for `events`/`pairs`). Every other column is kept.
-    info.json and the card are rebuilt afterwards. Returns the rewritten shards.
+    The new shards, info.json and the card switch in at once
+    (`versions.rewrite_tables`). Returns the shards that changed (old paths).
     """
     root = require_dataset(dataset_dir)
     ids = [str(c) for c in clip_ids]
@@ -326,19 +315,17 @@ def update_columns(dataset_dir: str | Path, clip_ids: Sequence[str], updates: Ma
     if len(set(ids)) != len(ids):
         raise UserError("clip ids to update must be unique")
     where = {c: i for i, c in enumerate(ids)}
-    found: set[str] = set()
-    written: list[Path] = []
-    plan = []
-    for path, shard_ids in _shard_rows(shard_paths(root)):
-        rows = np.array([j for j, c in enumerate(shard_ids) if c in where], dtype=np.int64)
-        if rows.size:
-            plan.append((path, rows, [where[shard_ids[j]] for j in rows]))
-            found.update(shard_ids[j] for j in rows)
-    missing = [c for c in ids if c not in found]
+    present = set(read_all(root, columns=["clip_id"]).column("clip_id").to_pylist())
+    missing = [c for c in ids if c not in present]
     if missing:
         raise UserError(f"{len(missing)} clip id(s) are not in the dataset, e.g. {missing[0]!r}")
-    for path, rows, src in plan:
-        table = pq.read_table(path)
+
+    def change(table: pa.Table, _path: Path) -> pa.Table:
+        shard_ids = table.column("clip_id").to_pylist()
+        rows = np.array([j for j, c in enumerate(shard_ids) if c in where], dtype=np.int64)
+        if not rows.size:
+            return table
+        src = [where[shard_ids[j]] for j in rows]
         schema = table_schema(_frames_of(table, 1))
         arrays = []
         for f in schema:
@@ -349,46 +336,26 @@ def update_columns(dataset_dir: str | Path, clip_ids: Sequence[str], updates: Ma
                 take[rows] = table.num_rows + np.arange(rows.size)
                 old = pa.concat_arrays([old.cast(f.type), new]).take(pa.array(take))
             arrays.append(old.cast(f.type))
-        write_table(pa.Table.from_arrays(arrays, schema=schema), path)
-        written.append(path)
-    refresh_meta(root, pixel_counts=bool({"visible_pixels", "silhouette_pixels"} & set(updates)))
-    return written
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    pixels = bool({"visible_pixels", "silhouette_pixels"} & set(updates))
+    return rewrite_tables(root, change, stage_pixel_counts if pixels else None)
 
 
 def drop_clips(dataset_dir: str | Path, clip_ids: Iterable[str]) -> int:
     """Remove clips' rows from the tables (their folders stay); returns how many rows went."""
     root = require_dataset(dataset_dir)
-    drop = {str(c) for c in clip_ids}
+    drop = pa.array(sorted({str(c) for c in clip_ids}), pa.string())
     removed = 0
-    for path, shard_ids in _shard_rows(shard_paths(root)):
-        keep = np.array([c not in drop for c in shard_ids], dtype=bool)
-        if keep.all():
-            continue
-        removed += int((~keep).sum())
-        if not keep.any():
-            path.unlink()  # `datasets` reads no empty shards; the card lists the splits that remain
-            continue
-        write_table(pq.read_table(path).filter(pa.array(keep)), path)
-    if removed:
-        refresh_meta(root, pixel_counts=True)
+
+    def change(table: pa.Table, _path: Path) -> pa.Table:
+        nonlocal removed
+        keep = pc.invert(pc.is_in(table["clip_id"], value_set=drop))
+        n = table.num_rows - pc.sum(keep.cast(pa.int64())).as_py() if table.num_rows else 0
+        if not n:
+            return table
+        removed += n
+        return table.filter(keep)
+
+    rewrite_tables(root, change, stage_pixel_counts)
     return removed
-
-
-def rebuild_pixel_counts(dataset_dir: str | Path) -> Path:
-    """meta/pixel_counts.parquet from the tables (after rows or pixel columns changed)."""
-    root = Path(dataset_dir)
-    cols = ["clip_id", "subjects", "fps", "frames", "width", "height", "visible_pixels", "silhouette_pixels"]
-    table = read_all(root, cols)
-    d = table.select(cols[:6]).to_pydict()
-    vis = ragged_rows(table.column("visible_pixels"))
-    sil_col = table.column("silhouette_pixels")
-    sil = ragged_rows(sil_col)
-    sil_ok = sil_col.is_valid().to_numpy(zero_copy_only=False) if table.num_rows else np.zeros(0, bool)
-    rows = [
-        {**{k: d[k][i] for k in cols[:6]}, "visible_pixels": vis[i], "silhouette_pixels": sil[i] if sil_ok[i] else None}
-        for i in range(table.num_rows)
-    ]
-    frames = int(d["frames"][0]) if rows else 1
-    path = root / META_DIR / PIXEL_COUNTS
-    write_table(pixel_counts_table(rows, frames), path)
-    return path

@@ -5,7 +5,10 @@ The one public door. Modules import only downward:
     detect   states (hysteresis), events, pairs, verdicts; events.json
     counts   pixel counts of many clips as one padded batch
     stats    event statistics of a results table (beside the flow)
-    run      the filter-events stage over a dataset folder
+
+The filter-events stage over a dataset folder (reading meta/pixel_counts.parquet,
+writing meta/events.parquet and the tables) is dataset work:
+hmworld.dataset.filter_events.
 
 See `hmworld.events.detect` for the state rule and the event definitions.
 """

@@ -151,15 +151,15 @@ def parse_kernel(text: str) -> tuple[int, int, int]:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'144x256' → (144, 256): frame height × width."""
+    """'256x144' (WIDTHxHEIGHT, as every --size of hmworld) → (144, 256): the frame's (height, width)."""
     parts = text.lower().split("x")
     try:
-        hw = tuple(int(p) for p in parts)
+        wh = tuple(int(p) for p in parts)
     except ValueError:
-        hw = ()
-    if len(hw) != 2 or min(hw) < 1:
-        raise UserError(f"bad frame size {text!r}; use HxW, e.g. 144x256")
-    return hw  # type: ignore[return-value]
+        wh = ()
+    if len(wh) != 2 or min(wh) < 1:
+        raise UserError(f"bad frame size {text!r}; use WIDTHxHEIGHT, e.g. 256x144")
+    return wh[1], wh[0]
 
 
 def model_config(size: str = "tiny", mode: str = "hydra", **overrides: Any) -> ModelConfig:

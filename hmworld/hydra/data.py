@@ -15,8 +15,6 @@ from torch.utils.data import Dataset
 from hmworld.errors import UserError
 from hmworld.hydra.config import ModelConfig
 
-DataSource = Dataset | str | Path
-
 
 def open_dataset(data: Any, split: str, cfg: ModelConfig, masks: bool = True) -> Dataset:
     """A path opens the packaged dataset at the model's frame count and size; a Dataset passes through.

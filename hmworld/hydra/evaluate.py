@@ -8,7 +8,6 @@ Every run sees the same noise per clip, so rows differ only by the model.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -252,7 +251,3 @@ def evaluate(
         write_text(opts.out / EVAL_MD, table)
     say(table)
     return rows
-
-
-def read_report(out: str | Path) -> dict[str, Any]:
-    return json.loads((Path(out) / EVAL_JSON).read_text())

@@ -10,8 +10,11 @@ without touching anything here.
     @register_backend("blender")
     class BlenderBackend:            # satisfies hmworld.render.base.Backend
         name = "blender"; version = "1"
+        batch_size = 1               # shots per render_batch call (a work unit of the runner)
         def __init__(self, **options): ...
         def render_clip(self, shot, out_dir): ...
+        def render_batch(self, items):
+            return render_each(self, items)   # hmworld.render.base: render_clip shot after shot
 """
 
 from __future__ import annotations

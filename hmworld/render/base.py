@@ -8,6 +8,10 @@ first, clip.json last and atomically.
 
 from __future__ import annotations
 
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,7 +26,22 @@ from hmworld.clip import (
     read_clip,
     write_clip_json,
 )
+from hmworld.errors import UserError
 from hmworld.shot import Shot
+
+
+@dataclass(frozen=True)
+class ShotResult:
+    """What became of one shot of a batch: frames written (0 on failure), wall seconds, error.
+
+    `error` is the traceback text of a failure of this shot alone (the rest of
+    the batch goes on); None means its clip folder is complete.
+    """
+
+    clip_id: str
+    frames: int
+    seconds: float
+    error: str | None = None
 
 
 @runtime_checkable
@@ -33,12 +52,33 @@ class Backend(Protocol):
     missing) and returns the parsed clip.json it wrote last. A backend is
     created once per worker process and may keep state (compiled kernels, an
     editor session) across clips.
+
+    `render_batch` takes up to `batch_size` (shot, clip folder) pairs and
+    yields one ShotResult per shot as each one finishes (not in input order
+    necessarily); a UserError (bad setup) propagates and ends the batch.
     """
 
     name: str
     version: str
+    batch_size: int
 
     def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord: ...
+
+    def render_batch(self, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]: ...
+
+
+def render_each(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
+    """The default `render_batch`: `render_clip` shot after shot, a failure kept to its shot."""
+    for shot, out_dir in items:
+        start = time.perf_counter()
+        try:
+            backend.render_clip(shot, Path(out_dir))
+        except UserError:
+            raise
+        except Exception:
+            yield ShotResult(shot.clip_id, 0, time.perf_counter() - start, traceback.format_exc())
+            continue
+        yield ShotResult(shot.clip_id, shot.frames, time.perf_counter() - start)
 
 
 def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:

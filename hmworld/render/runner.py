@@ -16,7 +16,6 @@ import shutil
 import signal
 import tempfile
 import time
-import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
 from hmworld.errors import UserError
+from hmworld.render.base import ShotResult
 
 _SIZE_KEYS = ("width", "height", "frames", "fps")
 
@@ -124,35 +124,47 @@ def _init_worker(backend_name: str, options: dict[str, Any], out: str, threads: 
     _STATE["out"] = Path(out)
 
 
-def _render_row(row: dict[str, Any]) -> tuple[str, int, float, str | None]:
-    """Render one clip; a failure of this clip alone comes back as its traceback, not an exception.
+def _render_unit(rows: list[dict[str, Any]]) -> list[ShotResult]:
+    """Render one work unit (up to the backend's batch_size rows) in this worker's backend.
 
-    A UserError (bad setup: a missing asset, say) still stops the whole run.
+    A failure of one clip comes back as its ShotResult's traceback; a
+    UserError (bad setup: a missing asset, say) still stops the whole run.
     """
     from hmworld.plan import materialise
 
-    start = time.perf_counter()
-    shot = materialise(row)
-    try:
-        _STATE["backend"].render_clip(shot, clip_dir(_STATE["out"], shot.clip_id))
-    except UserError:
-        raise
-    except Exception:
-        return shot.clip_id, 0, time.perf_counter() - start, traceback.format_exc()
-    return shot.clip_id, shot.frames, time.perf_counter() - start, None
+    items = [(shot, clip_dir(_STATE["out"], shot.clip_id)) for shot in map(materialise, rows)]
+    return list(_STATE["backend"].render_batch(items))
 
 
-def _run(todo: list[dict[str, Any]], backend: str, options: dict[str, Any], out: Path, workers: int) -> Iterator[tuple[str, int, float, str | None]]:
+def work_units(todo: Sequence[dict[str, Any]], batch_size: int, workers: int) -> list[list[dict[str, Any]]]:
+    """Rows grouped into units of at most `batch_size`, smaller when that keeps every worker busy.
+
+    With 10 rows, batch 8 and 2 workers the units are 5 + 5, not 8 + 2.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    size = max(1, min(batch_size, -(-len(todo) // max(1, workers))))
+    return [list(todo[i:i + size]) for i in range(0, len(todo), size)]
+
+
+def _run(todo: list[dict[str, Any]], backend: str, options: dict[str, Any], out: Path, workers: int) -> Iterator[ShotResult]:
     if workers <= 1 or len(todo) <= 1:
+        from hmworld.plan import materialise
+
         _init_worker(backend, options, str(out), None)
-        for row in todo:
-            yield _render_row(row)
+        for unit in work_units(todo, _STATE["backend"].batch_size, 1):
+            items = [(shot, clip_dir(out, shot.clip_id)) for shot in map(materialise, unit)]
+            yield from _STATE["backend"].render_batch(items)  # each clip as soon as it is done
         return
-    n = min(workers, len(todo))
+    from hmworld.render import get_backend
+
+    units = work_units(todo, get_backend(backend, **options).batch_size, workers)
+    n = min(workers, len(units))
     threads = max(1, (os.cpu_count() or 1) // n)
     pool = mp.get_context("spawn").Pool(n, initializer=_init_worker, initargs=(backend, options, str(out), threads))
     try:
-        yield from pool.imap_unordered(_render_row, todo, chunksize=1)
+        for results in pool.imap_unordered(_render_unit, units, chunksize=1):
+            yield from results
         pool.close()
         pool.join()
     finally:
@@ -187,7 +199,8 @@ def render_rows(
     failed: list[tuple[str, str]] = []
     with bar as p:
         task = p.add_task("rendering", total=len(todo), fps="-")
-        for clip_id, n, _, error in _run(todo, backend, dict(backend_options or {}), out, workers):
+        for result in _run(todo, backend, dict(backend_options or {}), out, workers):
+            clip_id, n, error = result.clip_id, result.frames, result.error
             if error is None:
                 frames += n
                 done.append(clip_id)

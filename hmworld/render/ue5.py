@@ -1,34 +1,37 @@
-"""The Unreal Engine 5 backend: drive UnrealEditor-Cmd to realise a shot, then check what came back.
+"""The Unreal Engine 5 backend: drive UnrealEditor-Cmd to realise batches of shots, then check what came back.
 
-One clip = one editor process (parallel clips = parallel processes, one per
-worker). For each clip the host
+One editor session renders a batch of shots (`--ue-batch N`), so the
+editor's start-up (tens of seconds to minutes with a real project) is paid
+once per batch, not once per clip. For a batch the host
 
-1. writes a job JSON with every pose already in Unreal units (geometry.py
-   conversions, the scene's anchor in the level, warm-up frames prepended);
-2. launches the editor on ue_scripts/render_shot.py, streaming its output to a
-   kept log, under a watchdog; a crashed or hung editor is retried a bounded
-   number of times;
-3. trusts nothing but the status file and the files on disk: the status must
-   say done and successful, every frame of both passes must exist at the
-   output size, and the transforms Sequencer evaluated must match the shot
-   (position, rotation, focal length, filmback) within tolerance;
-4. encodes the RGB frames into rgb.mp4, decodes the mask pass (colour channel
-   k = subject k) into instances.npz, and writes clip.json last.
+1. writes a batch job JSON: per shot every pose already in Unreal units
+   (geometry.py conversions, the scene's anchor in the level, warm-up frames
+   prepended), its frames folder and its status file;
+2. launches the editor on ue_scripts/render_batch.py under a progress-based
+   watchdog (hmworld.render.ue5_editor), its output kept in a log;
+3. as each shot's status says done, trusts nothing but that status and the
+   files on disk: every frame of both passes must exist at the output size,
+   and the transforms Sequencer evaluated must match the shot (position,
+   rotation, focal length, filmback) within tolerance; then encodes
+   rgb.mp4, decodes the mask pass into instances.npz and writes clip.json
+   last, while the editor already renders the next shot;
+4. when the editor crashes or hangs, charges the shot in flight only and
+   starts a new editor on the shots not yet done; a shot fails after
+   `retries + 1` charged attempts.
 
-A failed clip raises Ue5RenderError and leaves no clip.json.
+A failed shot leaves no clip.json; a setup problem the user must fix (a
+level or asset missing from the project, a stencil clash, an engine older
+than 5.2, a job file the scripts cannot read) raises Ue5SetupError.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import time
-from collections.abc import Iterable, Mapping
+import traceback
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from hmworld.atomic import write_json
-from hmworld.clip import ClipRecord, Measured
+from hmworld.clip import ClipRecord, Measured, read_clip
 from hmworld.errors import UserError
 from hmworld.geometry import (
     ue_c2w_to_world,
@@ -49,7 +52,7 @@ from hmworld.geometry import (
     world_to_ue_points,
 )
 from hmworld.render import register_backend
-from hmworld.render.base import backend_info, finish_clip, measure_ids
+from hmworld.render.base import ShotResult, backend_info, finish_clip, measure_ids
 from hmworld.render.ue5_assets import (
     DEFAULT_ASSET_MAP,
     AssetMap,
@@ -57,18 +60,22 @@ from hmworld.render.ue5_assets import (
     SubjectAsset,
     load_asset_map,
 )
+from hmworld.render.ue5_editor import EditorSession, SessionShot
 from hmworld.shot import Shot
 from hmworld.video import write_video
 
-UE5_BACKEND_VERSION = "1"
-JOB_FORMAT = 1
+UE5_BACKEND_VERSION = "2"
+JOB_FORMAT = 2
 JOB_ENV = "HMWORLD_UE_JOB"
+STATUS_ENV = "HMWORLD_UE_STATUS"
+DEFAULT_BATCH = 16  # 60 s start-up over 16 clips of ~5 min is ~1 %: well under the 10 % the issue allows
 EDITOR_ENV = "UE_EDITOR"
 SCRIPTS_ENV = "HMWORLD_UE_SCRIPTS"
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "ue_scripts"
 MIN_PLAY_RATE = 0.05  # a stop holds the pose almost still; a zero rate is not a play rate in 5.5+
 RATE_STEP = 0.05  # a new animation section starts when the play rate moves by 5 %
-MASK_THRESHOLD = 128
+MASK_LINEAR_THRESHOLD = 0.5  # a pixel belongs to subject k when over half of it is (linear coverage)
+RGB_PASS = "FinalImage"
 ZERO_PAD = 4
 EDITOR_FLAGS = ("-unattended", "-nosplash", "-nosound", "-NoLoadingScreen", "-RenderOffscreen",
                 "-stdout", "-FullStdOutLogOutput")
@@ -100,8 +107,9 @@ class Ue5Config:
     project: Path
     editor: Path
     assets: AssetMap
-    timeout_s: float = 1800.0
+    timeout_s: float = 1800.0  # seconds without progress (no frame, no status) before the editor is ended
     retries: int = 2
+    batch: int = DEFAULT_BATCH
     quit_grace_s: float = 60.0
     work_dir: Path | None = None
     keep_frames: bool = False
@@ -131,6 +139,7 @@ def make_config(
     ue_editor: str | os.PathLike[str] | None = None,
     ue_timeout: float = 1800.0,
     ue_retries: int = 2,
+    ue_batch: int = DEFAULT_BATCH,
     **more: Any,
 ) -> Ue5Config:
     """Validate the user's UE5 options (one-line UserError each) into a config."""
@@ -143,12 +152,14 @@ def make_config(
         raise UserError(f"--ue-timeout must be a positive number of seconds, got {ue_timeout}")
     if isinstance(ue_retries, bool) or not isinstance(ue_retries, int) or ue_retries < 0:
         raise UserError(f"--ue-retries must be a whole number ≥ 0, got {ue_retries!r}")
+    if isinstance(ue_batch, bool) or not isinstance(ue_batch, int) or ue_batch < 1:
+        raise UserError(f"--ue-batch must be a whole number ≥ 1 (shots per editor session), got {ue_batch!r}")
     assets = ue_assets if isinstance(ue_assets, AssetMap) else load_asset_map(ue_assets or DEFAULT_ASSET_MAP)
     scripts = Path(more.pop("scripts_dir", None) or os.environ.get(SCRIPTS_ENV) or SCRIPTS_DIR)
     if more.get("work_dir") is not None:
         more["work_dir"] = Path(more["work_dir"])
-    if not (scripts / "render_shot.py").is_file():
-        raise UserError(f"ue_scripts folder {str(scripts)!r} has no render_shot.py; set {SCRIPTS_ENV}")
+    if not (scripts / "render_batch.py").is_file():
+        raise UserError(f"ue_scripts folder {str(scripts)!r} has no render_batch.py; set {SCRIPTS_ENV}")
     if any(c.isspace() for c in str(scripts.resolve())):
         # the editor reads -ExecutePythonScript=PATH up to the first space on its command line
         raise UserError(f"ue_scripts folder {str(scripts.resolve())!r} has a space in its path; the editor cannot "
@@ -159,6 +170,7 @@ def make_config(
         assets=assets,
         timeout_s=float(ue_timeout),
         retries=ue_retries,
+        batch=ue_batch,
         scripts_dir=scripts.resolve(),
         **more,
     )
@@ -244,7 +256,7 @@ def sequence_name(clip_id: str) -> str:
 
 
 def build_job(shot: Shot, assets: AssetMap, output_dir: Path, status_path: Path) -> dict[str, Any]:
-    """Everything render_shot.py needs, in Unreal units and sequence frames (warm-up first)."""
+    """One shot of a batch job: everything render_batch.py needs, in Unreal units and sequence frames."""
     assets.require(shot.scene, shot.subjects, shot.gaits)
     scene = assets.scenes[shot.scene]
     warm = assets.render.warmup_frames
@@ -257,12 +269,11 @@ def build_job(shot: Shot, assets: AssetMap, output_dir: Path, status_path: Path)
         assert anim is not None  # require() checked it
         loc, rot = subject_keys(shot, k, asset, scene, warm)
         subjects.append({
-            "index": k, "id": sid, "gait": gait, "stencil": k + 1, "mesh": asset.mesh,
+            "index": k, "id": sid, "gait": gait, "stencil": assets.render.stencil_values[k], "mesh": asset.mesh,
             "scale": asset.scale, "anim": anim.anim, "location_cm": loc.tolist(), "rotation_deg": rot.tolist(),
             "anim_sections": anim_sections(shot.subject_speed[k], shot.fps, anim.speed_cm_s, warm),
         })
     return {
-        "format": JOB_FORMAT,
         "clip_id": shot.clip_id,
         "level": scene.level,
         "fps": shot.fps,
@@ -272,6 +283,8 @@ def build_job(shot: Shot, assets: AssetMap, output_dir: Path, status_path: Path)
         "height": shot.height,
         "spatial_samples": assets.render.spatial_samples,
         "mask_material": assets.render.mask_material,
+        "stencils": list(assets.render.stencil_values),
+        "depth_tolerance_cm": assets.render.depth_tolerance_cm,
         "sequence_dir": assets.render.work_path,
         "sequence_name": sequence_name(shot.clip_id),
         "output_dir": str(output_dir),
@@ -286,129 +299,52 @@ def build_job(shot: Shot, assets: AssetMap, output_dir: Path, status_path: Path)
 
 
 def editor_command(config: Ue5Config) -> list[str]:
-    script = str(config.scripts_dir / "render_shot.py")
+    script = str(config.scripts_dir / "render_batch.py")
     return [str(config.editor), str(config.project), f"-ExecutePythonScript={script}",
             *EDITOR_FLAGS, *config.extra_args]
-
-
-@dataclass(frozen=True)
-class EditorRun:
-    returncode: int | None
-    timed_out: bool
-    killed_after_done: bool
-    wall_s: float
-    status: dict[str, Any] | None
-
-
-def read_status(path: Path) -> dict[str, Any] | None:
-    """The status file, or None if absent or unreadable (a crash mid-write leaves only the .tmp)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
-    """End the editor we started and its children (shader workers), by process id."""
-    if proc.poll() is not None:
-        return
-    if os.name == "posix":
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-    else:  # pragma: no cover - Windows
-        subprocess.run(["taskkill", "/T", "/F", "/PID", str(proc.pid)], capture_output=True, check=False)
-    proc.wait()
-
-
-def run_editor(
-    cmd: list[str], env: dict[str, str], log_path: Path, status_path: Path, timeout_s: float, quit_grace_s: float
-) -> EditorRun:
-    """Run one editor process under a watchdog, its stdout/stderr streamed into `log_path`.
-
-    The watchdog ends the editor when it runs past `timeout_s`, or when the
-    status says done but the editor has not exited `quit_grace_s` later
-    (a render that finished is kept; a hang at shutdown is not a failure).
-    """
-    start = time.monotonic()
-    deadline = start + timeout_s
-    timed_out = killed_after_done = False
-    done_at: float | None = None
-    kwargs: dict[str, Any] = {"start_new_session": True} if os.name == "posix" else {
-        "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
-    with open(log_path, "wb") as log:
-        log.write(f"$ {' '.join(cmd)}\n".encode())
-        log.flush()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, **kwargs)
-        try:
-            while proc.poll() is None:
-                now = time.monotonic()
-                if done_at is None:
-                    status = read_status(status_path)
-                    if status is not None and status.get("done"):
-                        done_at = now
-                if done_at is not None and now - done_at > quit_grace_s:
-                    killed_after_done = True
-                    _kill_tree(proc)
-                    break
-                if now > deadline:
-                    timed_out = True
-                    _kill_tree(proc)
-                    break
-                time.sleep(0.1)
-        except BaseException:
-            _kill_tree(proc)
-            raise
-    return EditorRun(proc.returncode, timed_out, killed_after_done, time.monotonic() - start,
-                     read_status(status_path))
-
-
-class _AttemptFailed(Exception):
-    def __init__(self, message: str, retry: bool, setup: bool = False) -> None:
-        super().__init__(message)
-        self.retry = retry
-        self.setup = setup
 
 
 def _frame_paths(frames_dir: Path, pass_name: str, n: int) -> list[Path]:
     return [frames_dir / pass_name / f"{i:0{ZERO_PAD}d}.png" for i in range(n)]
 
 
-def check_run(run: EditorRun, job: dict[str, Any], frames_dir: Path, log_path: Path) -> dict[str, list[Path]]:
-    """Decide from the status file and the disk, never from the exit code, whether the render worked."""
-    status, n = run.status, job["warmup_frames"] + job["frames"]
-    where = f"(log: {log_path})"
-    stage = status.get("stage", "?") if status else "?"
-    if run.timed_out:
-        raise _AttemptFailed(f"editor hung: still running after the {run.wall_s:.0f} s watchdog, "
-                             f"in stage {stage!r} {where}", retry=True)
-    if status is None:
-        raise _AttemptFailed(f"editor exited with code {run.returncode} without writing a status file; "
-                             f"is the Python Editor Script Plugin enabled? {where}", retry=True)
-    if not status.get("done"):
-        raise _AttemptFailed(f"editor exited with code {run.returncode} during stage {stage!r} "
-                             f"without finishing (crash?) {where}", retry=True)
+class _ShotFailed(Exception):
+    def __init__(self, message: str, retry: bool, setup: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.setup = setup
+
+
+def check_status(status: dict[str, Any], job: dict[str, Any], frames_dir: Path, where: str) -> dict[str, list[Path]]:
+    """Decide from a done shot status and the disk, never from an exit code, whether the render worked."""
+    n = job["warmup_frames"] + job["frames"]
+    stage = status.get("stage", "?")
     if not status.get("success"):
         error = str(status.get("error") or "no error text").strip().splitlines()
-        rendering = stage in ("render", "finished")
-        raise _AttemptFailed(f"render script failed in stage {stage!r}: {error[-1] if error else ''} {where}",
-                             retry=rendering, setup=stage == "setup")
+        raise _ShotFailed(f"render script failed in stage {stage!r}: {error[-1] if error else ''} {where}",
+                          retry=stage in ("render", "finished"), setup=stage == "setup")
     passes = status.get("passes") or {}
-    if set(passes) != {"rgb", "mask"}:
-        raise _AttemptFailed(f"status file names passes {passes!r}; expected rgb and mask {where}", retry=False)
+    want = {"rgb": RGB_PASS, "mask": RGB_PASS + mask_pass_suffix(job)}
+    if passes != want:
+        raise _ShotFailed(f"status file names passes {passes!r}; expected {want!r} {where}", retry=False)
     paths = {key: _frame_paths(frames_dir, name, n) for key, name in passes.items()}
     for key, files in paths.items():
         have = sum(p.is_file() for p in files)
         if have != n:
-            raise _AttemptFailed(f"{key} pass has {have} of {n} frames in {files[0].parent} {where}", retry=True)
+            raise _ShotFailed(f"{key} pass has {have} of {n} frames in {files[0].parent} {where}", retry=True)
     return paths
+
+
+def mask_pass_suffix(job: dict[str, Any]) -> str:
+    """The mask material's asset name, which MRQ appends to "FinalImage" for the pass folder.
+
+    A user-supplied material is named by the last part of its path;
+    otherwise ue_scripts name it by the stencil values and depth tolerance.
+    """
+    if job.get("mask_material"):
+        return job["mask_material"].rsplit("/", 1)[-1].split(".")[0]
+    stencils = "_".join(str(int(v)) for v in job["stencils"])
+    return f"M_HMWorldSubjectIds_{stencils}_T{round(float(job['depth_tolerance_cm']) * 10)}"
 
 
 # --------------------------------------------------------------------------- frames and verification
@@ -425,8 +361,23 @@ def load_frames(paths: list[Path], width: int, height: int) -> np.ndarray:
     return out
 
 
+def srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] → linear (IEC 61966-2-1 transfer function)."""
+    v = np.asarray(v, dtype=np.float64)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+# The smallest 8-bit sRGB code whose linear value reaches the threshold (188 for 0.5): MRQ's PNG
+# writer sRGB-encodes the post-process pass, so code 128 is only ~22 % linear coverage.
+MASK_THRESHOLD = int(np.argmax(srgb_to_linear(np.arange(256) / 255.0) >= MASK_LINEAR_THRESHOLD))
+
+
 def decode_masks(mask_rgb: np.ndarray, n_subjects: int) -> np.ndarray:
-    """Mask pass [T,H,W,3] (channel k lit on subject k) → instance ids uint8 [T,H,W], 0 = none."""
+    """Mask pass [T,H,W,3] (channel k lit on subject k, sRGB-encoded PNG) → instance ids uint8 [T,H,W].
+
+    A pixel is subject k's when channel k's linear value is at least
+    MASK_LINEAR_THRESHOLD and the highest of the lit channels; 0 = none.
+    """
     ids = np.zeros(mask_rgb.shape[:-1], dtype=np.uint8)
     best = np.full(mask_rgb.shape[:-1], MASK_THRESHOLD - 1, dtype=np.uint8)
     for k in range(n_subjects):  # ≤ 3 channels; each step is whole-array
@@ -495,56 +446,122 @@ def check_errors(errors: dict[str, float], tol: Tolerances) -> None:
         raise Ue5RenderError("Sequencer's evaluated transforms differ from the shot: " + ", ".join(bad))
 
 
-# --------------------------------------------------------------------------- one clip
+# --------------------------------------------------------------------------- batches
 
 
-def work_dir_for(out_dir: Path, config: Ue5Config, clip_id: str) -> Path:
+def work_root(out_dir: Path, config: Ue5Config) -> Path:
     """Jobs, status files, frames and kept logs: beside the clip folders, hidden, never a clip itself."""
-    root = config.work_dir if config.work_dir is not None else out_dir.parent / ".ue5-work"
-    return Path(root) / clip_id
+    return Path(config.work_dir) if config.work_dir is not None else out_dir.parent / ".ue5-work"
+
+
+@dataclass
+class _Pending:
+    shot: Shot
+    out_dir: Path
+    failures: list[str] = field(default_factory=list)
+    tries: int = 0
+
+
+def render_batch(items: Sequence[tuple[Shot, Path]], config: Ue5Config) -> Iterator[ShotResult]:
+    """Render shots in as few editor sessions as crashes allow; one ShotResult per shot as it finishes.
+
+    A crash or hang costs the shot in flight one attempt; the editor is
+    started again on the shots not yet done. Raises Ue5SetupError (a
+    UserError) for problems no retry can fix.
+    """
+    if not items:
+        return
+    for shot, _ in items:
+        config.assets.require(shot.scene, shot.subjects, shot.gaits)
+    todo = [_Pending(shot, Path(out)) for shot, out in items]
+    root = work_root(todo[0].out_dir, config)
+    sessions = 0
+    while todo:
+        sessions += 1
+        session_dir = root / "sessions" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{sessions}"
+        session_dir.mkdir(parents=True, exist_ok=True)
+        shots, jobs = [], []
+        for p in todo:
+            p.tries += 1
+            attempt = root / p.shot.clip_id / f"try-{p.tries}"
+            shutil.rmtree(attempt, ignore_errors=True)
+            (attempt / "frames").mkdir(parents=True)
+            shots.append(SessionShot(p.shot.clip_id, attempt / "status.json", attempt / "frames"))
+            jobs.append(build_job(p.shot, config.assets, attempt / "frames", attempt / "status.json"))
+        job_path = session_dir / "batch.json"
+        write_json(job_path, {"format": JOB_FORMAT, "shots": jobs}, indent=None)
+        env = {**os.environ, JOB_ENV: str(job_path), STATUS_ENV: str(session_dir / "status.json")}
+        session = EditorSession(editor_command(config), env, session_dir / "editor.log", session_dir / "status.json",
+                                shots, config.timeout_s, config.quit_grace_s)
+        retry: list[_Pending] = []
+        finished = session.finished()
+        try:
+            yield from _finish_shots(finished, session, todo, jobs, shots, config, retry)
+        finally:
+            finished.close()  # ends the editor now if we stop early (an error, the consumer gone)
+        last = time.perf_counter()
+        if session.fatal is not None:
+            raise Ue5SetupError(f"the editor session could not start the batch: {session.fatal}")
+        rest = todo[session.reported:]
+        if rest and session.lost is not None:
+            lost = rest[0]
+            lost.failures.append(f"try {lost.tries}: {session.lost}")
+            if len(lost.failures) > config.retries:
+                yield _failed(lost, last)
+                rest = rest[1:]
+        todo = retry + rest
+
+
+def _finish_shots(
+    finished: Iterator[tuple[int, dict[str, Any]]], session: EditorSession, todo: list[_Pending],
+    jobs: list[dict[str, Any]], shots: list[SessionShot], config: Ue5Config, retry: list[_Pending],
+) -> Iterator[ShotResult]:
+    """Verify and finish each shot the session reports done; failed ones are retried or reported."""
+    last = time.perf_counter()
+    for index, status in finished:
+        p, job = todo[index], jobs[index]
+        where = f"(log: {session.log_path})"
+        try:
+            paths = check_status(status, job, shots[index].frames_dir, where)
+            _assemble(p.shot, p.out_dir, config, job, status, paths, p.tries, len(p.failures), session.log_path)
+        except _ShotFailed as e:
+            if e.setup:
+                raise Ue5SetupError(f"clip {p.shot.clip_id}: {e}") from None
+            p.failures.append(f"try {p.tries}: {e}")
+            if e.retry and len(p.failures) <= config.retries:
+                retry.append(p)
+                continue
+            yield _failed(p, last)
+        except Ue5RenderError as e:  # verification failed: deterministic, not retried
+            p.failures.append(f"try {p.tries}: {e} (frames kept in {shots[index].frames_dir}; log: "
+                              f"{session.log_path})")
+            yield _failed(p, last)
+        else:
+            if not config.keep_frames:
+                shutil.rmtree(shots[index].frames_dir, ignore_errors=True)
+            yield ShotResult(p.shot.clip_id, p.shot.frames, time.perf_counter() - last)
+        last = time.perf_counter()
+
+
+def _failed(p: _Pending, since: float) -> ShotResult:
+    error = Ue5RenderError(f"clip {p.shot.clip_id} failed after {len(p.failures)} attempt(s): "
+                           + " | ".join(p.failures))
+    text = "".join(traceback.format_exception_only(type(error), error))
+    return ShotResult(p.shot.clip_id, 0, time.perf_counter() - since, text)
 
 
 def render_clip(shot: Shot, out_dir: str | os.PathLike[str], config: Ue5Config) -> ClipRecord:
-    """Render `shot` in Unreal Editor into the clip folder `out_dir`; clip.json is written last."""
-    out_dir = Path(out_dir)
-    config.assets.require(shot.scene, shot.subjects, shot.gaits)
-    work = work_dir_for(out_dir, config, shot.clip_id)
-    work.mkdir(parents=True, exist_ok=True)
-    failures: list[str] = []
-    for attempt in range(1, config.retries + 2):
-        frames_dir = work / f"attempt-{attempt}" / "frames"
-        status_path = work / f"attempt-{attempt}" / "status.json"
-        log_path = work / f"attempt-{attempt}.log"
-        shutil.rmtree(frames_dir.parent, ignore_errors=True)
-        frames_dir.mkdir(parents=True)
-        job = build_job(shot, config.assets, frames_dir, status_path)
-        job_path = work / f"attempt-{attempt}" / "job.json"
-        write_json(job_path, job, indent=None)
-        env = {**os.environ, JOB_ENV: str(job_path)}
-        run = run_editor(editor_command(config), env, log_path, status_path, config.timeout_s, config.quit_grace_s)
-        try:
-            paths = check_run(run, job, frames_dir, log_path)
-        except _AttemptFailed as e:
-            failures.append(f"attempt {attempt}: {e}")
-            if e.retry and attempt <= config.retries:
-                continue
-            error = Ue5SetupError if e.setup else Ue5RenderError
-            raise error(f"clip {shot.clip_id} failed after {attempt} attempt(s): " + " | ".join(failures)) from None
-        try:
-            record = _assemble(shot, out_dir, config, job, run, paths, attempt, log_path)
-        except Ue5RenderError as e:  # verification failed: deterministic, not retried
-            raise Ue5RenderError(f"clip {shot.clip_id}: {e} (frames kept in {frames_dir}; log: {log_path})") from None
-        if not config.keep_frames:
-            shutil.rmtree(frames_dir, ignore_errors=True)
-        return record
-    raise AssertionError("unreachable: the loop returns or raises")
+    """Render one shot (a batch of one) into the clip folder `out_dir`; raise if it failed."""
+    (result,) = list(render_batch([(shot, Path(out_dir))], config))
+    if result.error is not None:
+        raise Ue5RenderError(result.error.strip().split(": ", 1)[-1])
+    return read_clip(Path(out_dir))
 
 
 def _assemble(
-    shot: Shot, out_dir: Path, config: Ue5Config, job: dict[str, Any], run: EditorRun,
-    paths: dict[str, list[Path]], attempts: int, log_path: Path,
+    shot: Shot, out_dir: Path, config: Ue5Config, job: dict[str, Any], status: dict[str, Any],
+    paths: dict[str, list[Path]], tries: int, failures: int, log_path: Path,
 ) -> ClipRecord:
-    status = run.status or {}
     errors = compare_readback(shot, job, config.assets, status.get("readback") or {})
     check_errors(errors, config.tolerances)
     warm = job["warmup_frames"]
@@ -554,9 +571,10 @@ def _assemble(
     write_video(out_dir / "rgb.mp4", rgb, shot.fps)
     backend = backend_info(Ue5Backend, engine=status.get("engine_version", "unknown"),
                            warmup_frames=warm, spatial_samples=job["spatial_samples"],
-                           sensor_width_mm=job["camera"]["sensor_width_mm"])
-    stats = {"attempts": attempts, "editor_s": round(run.wall_s, 3), "log": str(log_path),
-             "killed_after_done": run.killed_after_done,
+                           sensor_width_mm=job["camera"]["sensor_width_mm"],
+                           stencil_values=job["stencils"], depth_tolerance_cm=job["depth_tolerance_cm"])
+    editor_s = float(status.get("updated", 0.0)) - float(status.get("started", 0.0))
+    stats = {"attempts": tries, "failures": failures, "editor_s": round(editor_s, 3), "log": str(log_path),
              **{f"max_{k}": round(v, 6) for k, v in errors.items()}}
     return finish_clip(out_dir, shot, ids, Measured(measure_ids(ids, shot.n_subjects), None), backend, stats)
 
@@ -584,7 +602,7 @@ class Ue5Backend:
     version = UE5_BACKEND_VERSION
 
     def __init__(self, **options: Any) -> None:
-        known = ("config", "ue_project", "ue_assets", "ue_editor", "ue_timeout", "ue_retries", "work_dir",
+        known = ("config", "ue_project", "ue_assets", "ue_editor", "ue_timeout", "ue_retries", "ue_batch", "work_dir",
                  "keep_frames", "quit_grace_s", "scripts_dir", "extra_args", "tolerances")
         unknown = [k for k in options if k not in known]
         if unknown:
@@ -594,6 +612,14 @@ class Ue5Backend:
             raise TypeError(f"config must be a Ue5Config, got {type(config).__name__}")
         self.config = config or make_config(**{k: v for k, v in options.items() if v is not None})
 
+    @property
+    def batch_size(self) -> int:
+        """Shots per editor session (--ue-batch)."""
+        return self.config.batch
+
+    def render_batch(self, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
+        return render_batch(items, self.config)
+
     def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord:
         return render_clip(shot, out_dir, self.config)
 
@@ -601,6 +627,6 @@ class Ue5Backend:
 __all__ = [
     "Tolerances", "Ue5Backend", "Ue5Config", "Ue5RenderError", "Ue5SetupError", "anim_sections", "backend_options",
     "build_job", "camera_keys",
-    "compare_readback", "decode_masks", "editor_command", "filmback", "make_config", "render_clip",
-    "resolve_editor", "run_editor", "subject_keys",
+    "compare_readback", "decode_masks", "editor_command", "filmback", "make_config", "render_batch", "render_clip",
+    "resolve_editor", "subject_keys",
 ]

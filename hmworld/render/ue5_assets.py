@@ -35,7 +35,8 @@ DEFAULT_ASSET_MAP = Path(__file__).resolve().parents[2] / "manifests" / "ue5_ass
 _SUBJECT_KEYS = ("mesh", "yaw_offset_deg", "scale", "z_offset_cm")
 _SCENE_KEYS = ("level", "anchor_cm", "anchor_yaw_deg")
 _GAIT_KEYS = ("anim", "speed_cm_s")
-_RENDER_KEYS = ("sensor_width_mm", "warmup_frames", "spatial_samples", "mask_material", "work_path")
+_RENDER_KEYS = ("sensor_width_mm", "warmup_frames", "spatial_samples", "mask_material", "work_path",
+                "stencil_values", "depth_tolerance_cm")
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,12 @@ class RenderDefaults:
     sensor_width_mm: float = 36.0
     warmup_frames: int = 8
     spatial_samples: int = 4
-    mask_material: str = ""  # "" → ue_scripts create /Game/HMWorld/M_HMWorldSubjectIds once
+    mask_material: str = ""  # "" → ue_scripts create /Game/HMWorld/M_HMWorldSubjectIds_<stencils>_T<tol> once
     work_path: str = "/Game/HMWorld/Generated"
+    # custom-depth stencil of subject 0, 1, 2: high values, since level content often uses 1-3;
+    # ue_scripts refuse a level whose actors already draw custom depth with one of them
+    stencil_values: tuple[int, int, int] = (251, 252, 253)
+    depth_tolerance_cm: float = 2.0  # a subject pixel counts as visible when custom depth ≤ scene depth + this
 
 
 @dataclass(frozen=True)
@@ -223,7 +228,14 @@ def _parse_render(where: str, d: dict[str, Any]) -> RenderDefaults:
     for key, v in (("warmup_frames", warm), ("spatial_samples", samples)):
         if isinstance(v, bool) or not isinstance(v, int) or v < (0 if key == "warmup_frames" else 1):
             raise _fail(where, f"render.{key} must be an integer ≥ {0 if key == 'warmup_frames' else 1}, got {v!r}")
+    stencils = d.get("stencil_values", list(base.stencil_values))
+    if (not isinstance(stencils, list) or len(stencils) != 3 or len(set(stencils)) != 3
+            or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 255 for v in stencils)):
+        raise _fail(where, f"render.stencil_values must be three different integers 1-255, got {stencils!r}")
     return RenderDefaults(
+        stencil_values=tuple(stencils),  # type: ignore[arg-type]
+        depth_tolerance_cm=_number(where, "render.depth_tolerance_cm",
+                                   d.get("depth_tolerance_cm", base.depth_tolerance_cm), True),
         sensor_width_mm=_number(where, "render.sensor_width_mm", d.get("sensor_width_mm", base.sensor_width_mm), True),
         warmup_frames=warm,
         spatial_samples=samples,
@@ -337,7 +349,9 @@ def template_text() -> str:
         f"sensor_width_mm = {r.sensor_width_mm}   # CineCamera filmback width; height follows the output aspect ratio",
         f"warmup_frames = {r.warmup_frames}        # frames rendered before frame 0 (camera and subjects hold their frame-0 pose), then dropped",
         f"spatial_samples = {r.spatial_samples}      # Movie Render Queue spatial samples (anti-aliasing); temporal samples stay 1: no motion blur",
-        f"mask_material = {_toml_str(r.mask_material)}       # \"\": ue_scripts create /Game/HMWorld/M_HMWorldSubjectIds on first use",
+        f"mask_material = {_toml_str(r.mask_material)}       # \"\": ue_scripts create /Game/HMWorld/M_HMWorldSubjectIds_<stencils>_T<tol> on first use",
+        f"stencil_values = {list(r.stencil_values)}   # custom-depth stencil of subjects 0, 1, 2; must be unused by level actors",
+        f"depth_tolerance_cm = {r.depth_tolerance_cm}   # subject pixel visible where custom depth <= scene depth + this",
         f"work_path = {_toml_str(r.work_path)}   # temporary Level Sequences live here while a clip renders",
         "",
         "# ---------------------------------------------------------------- scenes",

@@ -43,8 +43,8 @@ from hmworld.caption.minicpm import (
     remote_chat_kwargs,
     remote_messages,
 )
-from hmworld.caption.runner import CAPTION_JSON, load_clip_input
-from hmworld.clip import read_clip
+from hmworld.caption.runner import load_clip_input
+from hmworld.clip import CAPTION_JSON, read_clip
 from hmworld.errors import UserError
 
 pytest.importorskip("transformers")

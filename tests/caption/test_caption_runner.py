@@ -15,7 +15,6 @@ from caption_support import frames_for, make_dataset, write_exit_entry
 
 from hmworld.caption import Caption, caption_dataset, read_caption
 from hmworld.caption.runner import (
-    CAPTION_JSON,
     caption_clips,
     load_clip_input,
     pending_clips,
@@ -23,7 +22,7 @@ from hmworld.caption.runner import (
 )
 from hmworld.caption.template import TemplateCaptioner
 from hmworld.catalog import SCENES
-from hmworld.clip import clip_dir
+from hmworld.clip import CAPTION_JSON, clip_dir
 from hmworld.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def test_types_round_trip_through_embedded_features(packaged: Path, tmp_path: Pa
 
 def test_card_info_and_pixel_counts(packaged: Path) -> None:
     card = (packaged / "README.md").read_text()
-    assert "configs:" in card and "path: data/train-*.parquet" in card and "license: apache-2.0" in card
+    info = json.loads((packaged / "meta" / "info.json").read_text())
+    version = info["tables_version"]
+    assert re.fullmatch(r"[0-9a-f]{16}", version)
+    assert "configs:" in card and f"path: data/{version}/train-*.parquet" in card and "license: apache-2.0" in card
     for col in ("camera_c2w", "subject_xy", "events", "passed"):
         assert f"`{col}`" in card
     info = json.loads((packaged / "meta" / "info.json").read_text())
@@ -130,7 +134,7 @@ def test_corrupt_video_refuses_and_writes_nothing(fresh: Path) -> None:
     with pytest.raises(UserError, match=rf"{victim.name}/rgb.mp4.*--keep-going"):
         package(fresh, RULE)
     assert {p.name: p.read_bytes() for p in shard_paths(fresh)} == before  # the old tables, untouched
-    assert not list((fresh).glob(".data.*"))  # no temporary folder left behind
+    assert not list(fresh.rglob("*.tmp"))  # no temporary folder left behind
 
 
 def test_keep_going_skips_broken_and_incomplete_clips(fresh: Path, tmp_path: Path) -> None:

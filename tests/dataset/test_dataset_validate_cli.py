@@ -14,7 +14,7 @@ import pytest
 from hmworld.clip import list_clip_dirs
 from hmworld.dataset.tables import shard_paths
 from hmworld.dataset.validate import validate
-from hmworld.dataset.writer import write_table
+from hmworld.dataset.versions import write_table
 
 
 def hmworld(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,9 @@ from events_support import hmworld, make_shot, steps, write_clip
 
 from hmworld.clip import CLIP_JSON, EVENTS_JSON
 from hmworld.dataset.event_tables import events_table_path
+from hmworld.dataset.filter_events import filter_events
 from hmworld.errors import UserError
 from hmworld.events import EventParams, read_events
-from hmworld.events.run import filter_events
 
 T = 60
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -14,89 +15,23 @@ import pytest
 from events_support import hmworld, make_shot, steps, write_clip, write_full_clip
 
 from hmworld.clip import CLIP_JSON, read_clip
+from hmworld.dataset import update_columns
 from hmworld.dataset.event_tables import (
     EVENT_COLUMNS,
     events_table_path,
     read_events_table,
     update_tables,
 )
+from hmworld.dataset.filter_events import filter_events
+from hmworld.dataset.pixel_counts import pixel_counts_path, table_box_px
+from hmworld.dataset.tables import shard_paths
 from hmworld.events import box_view, clip_events, read_events
-from hmworld.events.counts import pixel_counts_path, table_box_px
-from hmworld.events.run import filter_events
 
 T = 60
 
 
 def results_for(root: Path, ids: list[str]) -> list:
     return [clip_events(read_clip(root / "clips" / c)) for c in ids]
-
-
-def test_update_tables_keeps_every_other_column_and_datasets_reads_it(tmp_path):
-    datasets = pytest.importorskip("datasets")
-    for cid, vis in (("a", steps(T, (0, 20, 30), (40, T, 30))), ("b", np.full(T, 30))):
-        write_clip(tmp_path, make_shot(cid, frames=T), vis, vis)
-    (tmp_path / "meta").mkdir()
-    (tmp_path / "meta" / "info.json").write_text("{}")
-    (tmp_path / "data").mkdir()
-    shard = tmp_path / "data" / "train-00000-of-00001.parquet"
-    ds = datasets.Dataset.from_dict(
-        {
-            "clip_id": ["b", "a", "z"],
-            "caption": ["B", "A", "Z"],
-            "video_path": ["b.mp4", "a.mp4", "z.mp4"],
-        }
-    )
-    ds.to_parquet(str(shard))
-    changed = update_tables(tmp_path, results_for(tmp_path, ["a", "b"]))
-    assert changed == [shard]
-    back = datasets.load_dataset("parquet", data_files=str(shard), split="train")
-    rows = {r["clip_id"]: r for r in back}
-    assert [rows[c]["caption"] for c in "abz"] == ["A", "B", "Z"]
-    assert rows["a"]["passed"] and rows["a"]["n_pairs"] == 1
-    assert rows["a"]["pairs"] == [
-        {"subject": 0, "exit_frame": 20, "entry_frame": 40, "hidden_frames": 20}
-    ]
-    assert rows["a"]["events"][0] == {
-        "subject": 0,
-        "kind": "exit",
-        "frame": 20,
-        "time_s": pytest.approx(20 / 15),
-    }
-    assert np.array(rows["a"]["states"]).shape == (1, T)
-    assert (
-        rows["z"]["passed"] is None and rows["z"]["events"] is None
-    )  # no result for z: left empty
-    assert (
-        update_tables(tmp_path, results_for(tmp_path, ["a", "b"])) == []
-    )  # unchanged: not rewritten
-    update_tables(tmp_path, [], drop_ids=["z"])
-    assert pq.read_table(shard)["clip_id"].to_pylist() == ["b", "a"]
-
-
-def test_fixed_size_event_columns_keep_their_type_and_row_groups(tmp_path):
-    write_clip(tmp_path, make_shot("a", frames=T), steps(T, (0, 20, 30), (40, T, 30)), None)
-    (tmp_path / "meta").mkdir()
-    (tmp_path / "meta" / "info.json").write_text("{}")
-    (tmp_path / "data").mkdir()
-    shard = tmp_path / "data" / "train.parquet"
-    states_type = pa.list_(pa.list_(pa.int8(), T))
-    old = pa.table(
-        {
-            "clip_id": pa.array(["a", "q", "r"]),
-            "states": pa.array([[[1] * T], [[2] * T], [[0] * T]], states_type),
-            "passed": pa.array([False, True, False]),
-        }
-    )
-    pq.write_table(old, shard, compression="zstd", row_group_size=2)
-    update_tables(tmp_path, results_for(tmp_path, ["a"]))
-    pf = pq.ParquetFile(shard)
-    new = pf.read()
-    assert new.schema.field("states").type == states_type
-    assert (
-        pf.metadata.num_row_groups == 2 and pf.metadata.row_group(0).column(0).compression == "ZSTD"
-    )
-    assert new["states"][1].as_py() == [[2] * T] and new["passed"].to_pylist()[1:] == [True, False]
-    assert set(EVENT_COLUMNS) <= set(new.column_names)
 
 
 # --------------------------------------------------------------------------- a packaged dataset
@@ -143,9 +78,7 @@ def test_filter_events_on_a_packaged_dataset(tmp_path):
     assert "4 clips (0 from clip folders, 4 from meta/pixel_counts.parquet)" in r.stdout
     assert "kept 3, dropped 1" in r.stdout
     kept = ["c1", "c3", "c4"]
-    data = pa.concat_tables(
-        [pq.read_table(p) for p in sorted((tmp_path / "data").glob("*.parquet"))]
-    )
+    data = pa.concat_tables([pq.read_table(p) for p in shard_paths(tmp_path)])
     assert sorted(data["clip_id"].to_pylist()) == kept and all(data["passed"].to_pylist())
     for row in data.select(["clip_id", "events", "pairs", "states"]).to_pylist():
         ev = read_events(tmp_path / "clips" / row["clip_id"])
@@ -219,3 +152,46 @@ def test_bad_rows_in_the_pixel_counts_are_named(tmp_path):
     assert r.returncode == 2
     assert "error: clip c2: visible has negative values (in pixel_counts.parquet)" in r.stderr
     assert "3 clips" in r.stdout
+
+
+def test_update_tables_keeps_every_other_column_and_datasets_reads_it(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    packaged(tmp_path)
+    before = pa.concat_tables([pq.read_table(p) for p in shard_paths(tmp_path)])
+    old_files = shard_paths(tmp_path)
+    results = results_for(tmp_path, ["c1", "c2"])
+    flipped = pa.concat_tables([pq.read_table(p) for p in old_files])
+    # mark c1 failed in the tables first, so the update has something to change
+    update_columns(tmp_path, ["c1"], {"passed": [False], "n_pairs": [0]})
+    changed = update_tables(tmp_path, results)
+    assert changed and all(p.is_file() for p in changed)
+    after = pa.concat_tables([pq.read_table(p) for p in shard_paths(tmp_path)])
+    assert after.column_names == before.column_names and after.schema == flipped.schema
+    for name in before.column_names:
+        assert after[name].to_pylist() == before[name].to_pylist(), name
+    back = datasets.load_dataset(str(tmp_path))
+    rows = {r["clip_id"]: r for split in back.values() for r in split}
+    assert rows["c1"]["passed"] and rows["c1"]["pairs"][0]["hidden_frames"] == 20
+    assert update_tables(tmp_path, results) == []  # unchanged: not rewritten
+    update_tables(tmp_path, [], drop_ids=["c2"])
+    ids = pa.concat_tables([pq.read_table(p) for p in shard_paths(tmp_path)])["clip_id"].to_pylist()
+    assert sorted(ids) == ["c1", "c3", "c4"]
+    assert sorted(pq.read_table(pixel_counts_path(tmp_path))["clip_id"].to_pylist()) == ["c1", "c3", "c4"]
+
+
+def test_rewritten_shards_keep_their_types_compression_and_row_groups(tmp_path):
+    packaged(tmp_path)
+    path = shard_paths(tmp_path)[0]
+    old = pq.ParquetFile(path)
+    types = old.schema_arrow
+    groups, codec = old.metadata.num_row_groups, old.metadata.row_group(0).column(0).compression
+    cid = old.read(columns=["clip_id"])["clip_id"][0].as_py()
+    record = read_clip(tmp_path / "clips" / cid)
+    ev = clip_events(record)
+    flipped = dataclasses.replace(ev, passed=not ev.passed)
+    (changed,) = update_tables(tmp_path, [flipped])
+    new = pq.ParquetFile(changed)
+    assert new.schema_arrow == types
+    assert new.metadata.num_row_groups == groups and new.metadata.row_group(0).column(0).compression == codec
+    assert new.read(columns=["passed"])["passed"][0].as_py() is (not ev.passed)
+    assert set(EVENT_COLUMNS) <= set(new.schema_arrow.names)

@@ -134,9 +134,9 @@ def test_config_rejects_bad_values_with_one_line_errors():
         model_config("tiny", frame_size=(30, 32))
     with pytest.raises(UserError, match="TxHxW"):
         parse_kernel("2x2")
-    with pytest.raises(UserError, match="HxW"):
+    with pytest.raises(UserError, match="WIDTHxHEIGHT"):
         parse_size("big")
-    assert parse_kernel("1x4x4") == (1, 4, 4) and parse_size("96x160") == (96, 160)
+    assert parse_kernel("1x4x4") == (1, 4, 4) and parse_size("160x96") == (96, 160)
 
 
 def test_config_round_trips_through_a_dict():

@@ -15,6 +15,7 @@ import pytest
 from hmworld import plan
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, VIDEO_FILE, is_complete, list_clip_dirs, read_clip
 from hmworld.errors import UserError
+from hmworld.render.base import render_each
 from hmworld.render.runner import render_rows, select_rows
 from hmworld.video import video_info
 
@@ -212,10 +213,13 @@ def test_a_clip_that_fails_is_reported_in_one_line_and_the_rest_still_render(tmp
 
     @register_backend("test-flaky")
     class Flaky:
-        name, version = "test-flaky", "0"
+        name, version, batch_size = "test-flaky", "0", 1
 
         def __init__(self, **options):
             self.inner = get_backend("builtin", **options)
+
+        def render_batch(self, items):
+            return render_each(self, items)
 
         def render_clip(self, shot, out_dir):
             if shot.clip_id == doomed:

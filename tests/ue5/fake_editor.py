@@ -2,7 +2,7 @@
 
 Invoked exactly like the real one:
 
-    fake_editor.py Project.uproject -ExecutePythonScript=/path/render_shot.py -unattended ...
+    fake_editor.py Project.uproject -ExecutePythonScript=/path/render_batch.py -unattended ...
 
 It checks the project file, prints editor-style log lines, runs the script on
 the recording `unreal` stand-in (tests/ue5/fake_unreal) with __name__ ==
@@ -13,7 +13,9 @@ by itself after the script returns unless the keep-alive flag was set (5.2+).
 HMWORLD_FAKE_UE_MODE picks engine behaviour the script cannot control:
 ok, crash, crash_once (needs HMWORLD_FAKE_UE_STATE), hang, hang_at_quit,
 few_frames, offset_camera, mrq_error, no_python (ignores the script).
-HMWORLD_FAKE_UE_ARGV, if set, names a file the pid and command line are appended to.
+HMWORLD_FAKE_UE_ARGV, if set, names a file the pid and command line are appended to;
+HMWORLD_FAKE_UE_STARTUP_S adds a start-up delay (benchmarks); HMWORLD_FAKE_UE_FAULTS injects per-clip
+crashes and hangs (see the stand-in's _Engine.fault).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def main(argv: list[str]) -> int:
         print("LogInit: Error: no project file on the command line", flush=True)
         return 1
     print(f"LogInit: Display: Running engine for project {positional[0]}", flush=True)
+    time.sleep(float(os.environ.get("HMWORLD_FAKE_UE_STARTUP_S", "0")))  # a real editor's start-up, for benchmarks
     script = next((a.split("=", 1)[1] for a in argv if a.startswith("-ExecutePythonScript=")), None)
     mode = os.environ.get("HMWORLD_FAKE_UE_MODE", "ok")
     if mode == "no_python" or script is None:

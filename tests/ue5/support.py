@@ -5,15 +5,18 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import runpy
 import stat
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
 from hmworld.catalog import SUBJECTS
 from hmworld.geometry import intrinsics, look_at
+from hmworld.render.ue5 import JOB_FORMAT, build_job
 from hmworld.render.ue5_assets import AssetMap, parse_asset_map
 from hmworld.shot import Shot
 
@@ -23,6 +26,29 @@ SCRIPTS = REPO / "ue_scripts"
 FAKE_UNREAL = HERE / "fake_unreal" / "unreal.py"
 FAKE_EDITOR = HERE / "fake_editor.py"
 LEVEL = "/Game/Test/Maps/Street"
+
+
+def run_script(tmp_path: Path, monkeypatch: Any, version="5.4", mode="ok", shot=None, assets=None, world=None, patch=None):
+    """Write the host's batch job (one shot), run render_batch.py as the editor would, tick until it quits."""
+    shot = shot or make_shot()
+    assets = assets or asset_map()
+    frames = tmp_path / "frames"
+    frames.mkdir(exist_ok=True)
+    job = build_job(shot, assets, frames, tmp_path / "status.json")
+    (tmp_path / "job.json").write_text(json.dumps({"format": JOB_FORMAT, "shots": [job]}))
+    monkeypatch.setenv("HMWORLD_UE_JOB", str(tmp_path / "job.json"))
+    monkeypatch.setenv("HMWORLD_UE_STATUS", str(tmp_path / "batch_status.json"))
+    monkeypatch.setenv("HMWORLD_FAKE_UE_WORLD", str(world or world_file(tmp_path, shot.subjects)))
+    fake = load_fake_unreal(version, mode)
+    monkeypatch.setitem(sys.modules, "unreal", fake)
+    if patch is not None:
+        patch(fake)
+    runpy.run_path(str(SCRIPTS / "render_batch.py"), run_name="__main__")
+    outcome = fake._engine.run_loop(max_seconds=30)
+    status_file = tmp_path / "status.json"
+    status = json.loads(status_file.read_text()) if status_file.is_file() else {"done": False}
+    return fake, job, status, outcome, shot, assets
+
 
 
 def make_shot(

@@ -57,3 +57,20 @@ def test_ue5_assets_writes_the_template_and_checks_a_map(tmp_path):
     assert "unmapped scenes: park, plaza" in run.stdout
     bad = hmworld("ue5-assets", "--check", str(tmp_path / "missing.toml"))
     assert bad.returncode == 2 and bad.stderr.startswith("error: UE5 asset map")
+
+
+def test_ue_batch_renders_several_clips_per_editor_session(tmp_path):
+    exe, project = fake_editor_executable(tmp_path), project_file(tmp_path)
+    env = {"HMWORLD_FAKE_UE_WORLD": str(full_world_file(tmp_path)), "HMWORLD_FAKE_UE_MODE": "ok",
+           "HMWORLD_FAKE_UE_ARGV": str(tmp_path / "argv.log"), "UE_EDITOR": str(exe)}
+    base = ["render", "--scene", "city_street", "--clips", "4", "--frames", "4", "--resolution", "64x48",
+            "--out", str(tmp_path / "data"), "--backend", "ue5", "--ue-project", str(project),
+            "--ue-assets", str(full_asset_map_toml(tmp_path)), "--no-progress"]
+    bad = hmworld(*base, "--ue-batch", "0", env=env)
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "error: --ue-batch must be a whole number ≥ 1 (shots per editor session), got 0")
+    run = hmworld(*base, "--ue-batch", "3", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "4 clip(s) rendered" in run.stdout
+    assert len((tmp_path / "argv.log").read_text().splitlines()) == 2  # 3 clips, then 1: two start-ups
+    assert len(list_clip_dirs(tmp_path / "data")) == 4

@@ -1,7 +1,7 @@
 """The host driver against a fake UnrealEditor-Cmd run as a real subprocess.
 
 The fake behaves like the editor as far as the driver can tell: it runs
-ue_scripts/render_shot.py on the recording `unreal` stand-in, writes PNG
+ue_scripts/render_batch.py on the recording `unreal` stand-in, writes PNG
 frames and the status file, or crashes, hangs, writes too few frames, or
 exits 0 after a Python error (HMWORLD_FAKE_UE_MODE).
 """
@@ -18,43 +18,9 @@ from hmworld.clip import CLIP_JSON, read_clip
 from hmworld.errors import UserError
 from hmworld.geometry import in_image, project
 from hmworld.render import get_backend
-from hmworld.render.ue5 import Ue5Backend, Ue5RenderError, make_config, render_clip
+from hmworld.render.ue5 import Ue5Backend, Ue5RenderError, Ue5SetupError, make_config, render_clip
 from hmworld.video import read_video, video_info
-from ue5.support import asset_map, fake_editor_executable, make_shot, project_file, world_file
-
-
-class Editor:
-    """The fake editor's files and knobs for one test."""
-
-    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.tmp = tmp_path
-        self.exe = fake_editor_executable(tmp_path)
-        self.project = project_file(tmp_path)
-        self.argv_log = tmp_path / "argv.log"
-        self.monkeypatch = monkeypatch
-        monkeypatch.setenv("HMWORLD_FAKE_UE_WORLD", str(world_file(tmp_path)))
-        monkeypatch.setenv("HMWORLD_FAKE_UE_ARGV", str(self.argv_log))
-        monkeypatch.setenv("HMWORLD_FAKE_UE_STATE", str(tmp_path / "crash_state"))
-        monkeypatch.setenv("HMWORLD_FAKE_UE_VERSION", "5.4")
-        self.mode("ok")
-
-    def mode(self, mode: str) -> None:
-        self.monkeypatch.setenv("HMWORLD_FAKE_UE_MODE", mode)
-
-    def config(self, **kw):
-        kw.setdefault("ue_timeout", 60)
-        kw.setdefault("ue_retries", 0)
-        return make_config(self.project, kw.pop("assets", asset_map()), self.exe, **kw)
-
-    def runs(self) -> list[list[str]]:
-        if not self.argv_log.is_file():
-            return []
-        return [line.split("\t") for line in self.argv_log.read_text().splitlines()]
-
-
-@pytest.fixture
-def editor(tmp_path, monkeypatch):
-    return Editor(tmp_path, monkeypatch)
+from ue5.support import asset_map, make_shot
 
 
 def out_dir(editor, shot):
@@ -89,10 +55,11 @@ def test_a_rendered_clip_is_a_complete_clip_folder_whose_masks_sit_on_the_subjec
                 hits += 1
     assert hits >= 15
     stats = again.stats
-    assert stats["attempts"] == 1 and stats["max_camera_position_cm"] < 0.01
+    assert stats["attempts"] == 1 and stats["failures"] == 0 and stats["max_camera_position_cm"] < 0.01
     log = Path(stats["log"])
     assert log.is_file() and "Running engine" in log.read_text()
-    assert not (log.parent / "attempt-1" / "frames").exists()  # frames are removed, the log kept
+    work = out_dir(editor, shot).parent / ".ue5-work" / shot.clip_id / "try-1"
+    assert (work / "status.json").is_file() and not (work / "frames").exists()  # frames removed, status kept
 
 
 def test_the_editor_is_started_like_the_real_one(editor):
@@ -102,7 +69,7 @@ def test_the_editor_is_started_like_the_real_one(editor):
     args = run[1:]
     assert args[0] == str(editor.project.resolve())
     script = [a for a in args if a.startswith("-ExecutePythonScript=")]
-    assert len(script) == 1 and script[0].endswith("ue_scripts/render_shot.py")
+    assert len(script) == 1 and script[0].endswith("ue_scripts/render_batch.py")
     for flag in ("-unattended", "-nosplash", "-RenderOffscreen", "-stdout"):
         assert flag in args
 
@@ -111,9 +78,9 @@ def test_a_crash_is_retried_and_the_retry_succeeds(editor):
     editor.mode("crash_once")
     shot = make_shot(frames=9)
     rec = render_clip(shot, out_dir(editor, shot), editor.config(ue_retries=2))
-    assert rec.stats["attempts"] == 2 and len(editor.runs()) == 2
-    first_log = Path(rec.stats["log"]).parent / "attempt-1.log"
-    assert "Fatal error" in first_log.read_text()
+    assert rec.stats["attempts"] == 2 and rec.stats["failures"] == 1 and len(editor.runs()) == 2
+    sessions = sorted(Path(rec.stats["log"]).parents[1].iterdir())
+    assert len(sessions) == 2 and "Fatal error" in (sessions[0] / "editor.log").read_text()
 
 
 def test_a_crash_every_time_fails_after_the_bounded_retries_and_leaves_no_clip_json(editor):
@@ -122,7 +89,7 @@ def test_a_crash_every_time_fails_after_the_bounded_retries_and_leaves_no_clip_j
     with pytest.raises(Ue5RenderError) as e:
         render_clip(shot, out_dir(editor, shot), editor.config(ue_retries=1))
     msg = str(e.value)
-    assert "after 2 attempt(s)" in msg and "exited with code 3" in msg and "attempt-2.log" in msg
+    assert "after 2 attempt(s)" in msg and "exited with code 3" in msg and msg.count("editor.log") == 2
     assert len(editor.runs()) == 2
     assert not (out_dir(editor, shot) / CLIP_JSON).exists()
 
@@ -130,7 +97,7 @@ def test_a_crash_every_time_fails_after_the_bounded_retries_and_leaves_no_clip_j
 def test_a_hung_editor_is_killed_by_the_watchdog(editor):
     editor.mode("hang")
     shot = make_shot(frames=4)
-    with pytest.raises(Ue5RenderError, match=r"editor hung: still running after the \d+ s watchdog, in stage 'render'"):
+    with pytest.raises(Ue5RenderError, match=r"editor hung: nothing new for 2.5 s \(no frame, no status\) in stage 'render'"):
         render_clip(shot, out_dir(editor, shot), editor.config(ue_timeout=2.5, ue_retries=0))
     (run,) = editor.runs()
     with pytest.raises(ProcessLookupError):
@@ -147,18 +114,16 @@ def test_too_few_frames_is_a_failed_render_even_when_the_status_says_success(edi
     assert not (out_dir(editor, shot) / CLIP_JSON).exists()
 
 
-def test_a_python_error_fails_the_clip_although_the_editor_exits_0_and_is_not_retried(editor, monkeypatch):
+def test_an_asset_missing_in_the_project_is_a_setup_error_not_retried(editor, monkeypatch):
     world = editor.tmp / "empty_world.json"
     world.write_text('{"levels": ["/Game/Test/Maps/Street"]}')
     monkeypatch.setenv("HMWORLD_FAKE_UE_WORLD", str(world))
     shot = make_shot(frames=4)
-    with pytest.raises(Ue5RenderError) as e:
+    with pytest.raises(Ue5SetupError) as e:
         render_clip(shot, out_dir(editor, shot), editor.config(ue_retries=3))
     msg = str(e.value)
-    assert "after 1 attempt(s)" in msg and "stage 'setup'" in msg and "/Game/Test/Chars/SK_man_red_jacket" in msg
+    assert "stage 'setup'" in msg and "/Game/Test/Chars/SK_man_red_jacket" in msg and "\n" not in msg
     assert len(editor.runs()) == 1
-    log = Path(msg.split("(log: ")[1].split(")")[0])
-    assert "Exiting (quit)" in log.read_text()  # the editor itself exited normally
 
 
 def test_evaluated_transforms_that_differ_from_the_shot_fail_the_clip(editor):
@@ -173,7 +138,10 @@ def test_an_editor_that_hangs_after_a_finished_render_is_ended_and_the_clip_kept
     editor.mode("hang_at_quit")
     shot = make_shot(frames=4)
     rec = render_clip(shot, out_dir(editor, shot), editor.config(quit_grace_s=1.0))
-    assert rec.stats["killed_after_done"] is True and rec.stats["attempts"] == 1
+    assert rec.stats["attempts"] == 1
+    (run,) = editor.runs()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(run[0]), 0)  # ended after the grace period
 
 
 def test_an_editor_that_never_runs_the_script_points_at_the_python_plugin(editor):
@@ -183,11 +151,22 @@ def test_an_editor_that_never_runs_the_script_points_at_the_python_plugin(editor
         render_clip(shot, out_dir(editor, shot), editor.config())
 
 
-def test_an_old_engine_profile_renders_through_the_compat_paths(editor):
-    editor.monkeypatch.setenv("HMWORLD_FAKE_UE_VERSION", "5.0")
+@pytest.mark.parametrize("version", ["5.2", "5.5", "5.6"])
+def test_every_supported_engine_profile_renders_through_the_compat_paths(editor, version):
+    editor.monkeypatch.setenv("HMWORLD_FAKE_UE_VERSION", version)
     shot = make_shot(frames=5)
     rec = render_clip(shot, out_dir(editor, shot), editor.config())
-    assert rec.backend["engine"].startswith("5.0") and rec.measured.visible_pixels.sum() > 0
+    assert rec.backend["engine"].startswith(version) and rec.measured.visible_pixels.sum() > 0
+
+
+@pytest.mark.parametrize("version", ["5.0", "5.1"])
+def test_5_0_and_5_1_are_refused_with_one_line_not_retried(editor, version):
+    """Fault 6: those editors close one tick after the startup script returns; no render could run."""
+    editor.monkeypatch.setenv("HMWORLD_FAKE_UE_VERSION", version)
+    shot = make_shot(frames=4)
+    with pytest.raises(Ue5SetupError, match=r"hmworld needs 5\.2 or newer") as e:
+        render_clip(shot, out_dir(editor, shot), editor.config(ue_retries=3))
+    assert "\n" not in str(e.value) and len(editor.runs()) == 1
 
 
 def test_the_backend_registry_builds_it_from_cli_style_options(editor):

@@ -128,9 +128,10 @@ def test_build_job_holds_every_pose_per_sequence_frame_in_ue_units():
     assert len(job["camera"]["location_cm"]) == n and len(job["camera"]["rotation_deg"]) == n
     assert job["sequence_name"] == sequence_name(shot.clip_id) == "HMW_city_street_test000001"
     for k, sub in enumerate(job["subjects"]):
-        assert sub["stencil"] == k + 1 and len(sub["location_cm"]) == n
+        assert sub["stencil"] == assets.render.stencil_values[k] and len(sub["location_cm"]) == n
         assert sub["mesh"] == assets.subjects[shot.subjects[k]].mesh
     assert job["level"] == assets.scenes["city_street"].level
+    assert job["stencils"] == [251, 252, 253] and job["depth_tolerance_cm"] == 2.0
 
 
 def test_a_camera_looking_along_world_x_looks_along_ue_x_rotated_by_the_anchor():
@@ -147,7 +148,7 @@ def test_mask_pass_decodes_to_instance_ids_whatever_the_edge_softness():
 
     m = np.zeros((2, 2, 4, 3), dtype=np.uint8)
     m[0, 0] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [0, 0, 0]]  # one subject per channel, and ground
-    m[0, 1] = [[127, 0, 0], [128, 0, 0], [90, 200, 0], [0, 140, 180]]  # anti-aliased edges: over half wins
+    m[0, 1] = [[187, 0, 0], [188, 0, 0], [90, 200, 0], [0, 190, 220]]  # edges: over half (linear) wins
     m[1, 0] = [[0, 0, 255], [0, 0, 255], [255, 255, 255], [10, 10, 10]]  # channel 3 with only two subjects
     ids = decode_masks(m, n_subjects=2)
     assert ids.dtype == np.uint8
@@ -155,3 +156,18 @@ def test_mask_pass_decodes_to_instance_ids_whatever_the_edge_softness():
     np.testing.assert_array_equal(ids[0, 1], [0, 1, 2, 2])
     np.testing.assert_array_equal(ids[1, 0], [0, 0, 1, 0])
     np.testing.assert_array_equal(decode_masks(m, 3)[0, 0], [1, 2, 3, 0])
+
+
+def test_the_mask_threshold_is_half_coverage_in_linear_light_not_in_png_codes():
+    """Fault 5: MRQ's PNG writer sRGB-encodes the pass, so code 128 is only ~22 % coverage."""
+    from hmworld.render.ue5 import MASK_THRESHOLD, decode_masks, srgb_to_linear
+
+    coverage = np.linspace(0.0, 1.0, 101)  # linear share of a pixel the subject covers
+    srgb = np.where(coverage <= 0.0031308, coverage * 12.92, 1.055 * coverage ** (1 / 2.4) - 0.055)
+    codes = np.round(srgb * 255).astype(np.uint8)
+    m = np.zeros((1, 1, codes.size, 3), dtype=np.uint8)
+    m[0, 0, :, 0] = codes
+    ids = decode_masks(m, 1)[0, 0]
+    np.testing.assert_array_equal(ids == 1, srgb_to_linear(codes / 255.0) >= 0.5)
+    assert ids[coverage < 0.49].max() == 0 and ids[coverage > 0.51].min() == 1
+    assert MASK_THRESHOLD == 188 and codes[22] == 129  # 22 % coverage already passed the old 128 cut

@@ -25,8 +25,7 @@ from typing import Any
 import av
 import numpy as np
 
-from hmworld.atomic import write_json
-from hmworld.clip import Measured, clip_dir, is_complete
+from hmworld.clip import Caption, Measured, clip_dir, is_complete, write_caption
 from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
     CAPTION_TXT,
@@ -47,7 +46,7 @@ from hmworld.dataset.official_hmworld.layout import (
     read_camera_json,
     read_character_json,
 )
-from hmworld.dataset.rows import CAPTION_JSON, TARGET_C2W_KEY
+from hmworld.dataset.rows import TARGET_C2W_KEY
 from hmworld.dataset.writer import Problem
 from hmworld.errors import UserError
 from hmworld.events import ClipEvents, Event, EventParams, Pair, write_events
@@ -131,7 +130,8 @@ def _write_clip(
     folder = clip_dir(out_root, shot.clip_id)
     folder.mkdir(parents=True, exist_ok=True)
     write_video(folder / "rgb.mp4", rgb, shot.fps, preset=IMPORT_PRESET)
-    write_json(folder / CAPTION_JSON, {"caption": caption, "captioner": captioner, "prompt": None})
+    if caption.strip():  # no caption.json for a sample without a caption (a caption is never empty)
+        write_caption(folder, Caption(caption, captioner or "hmworld-import"))
     if events is not None:
         write_events(folder, events)
     finish_clip(folder, shot, ids, measured, {**BACKEND, "source": source}, {})  # clip.json last

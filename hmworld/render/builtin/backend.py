@@ -9,7 +9,7 @@ pixel counts collect.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ import numpy as np
 
 from hmworld.clip import VIDEO_FILE, ClipRecord, Measured
 from hmworld.render import register_backend
-from hmworld.render.base import backend_info, finish_clip
+from hmworld.render.base import ShotResult, backend_info, finish_clip, render_each
 from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.primitives import PrimitiveSet
 from hmworld.render.builtin.raycast import (
@@ -138,6 +138,7 @@ class BuiltinBackend:
 
     name = "builtin"
     version = VERSION
+    batch_size = 1  # no start-up to amortise: one clip per work unit balances workers best
 
     def __init__(
         self,
@@ -153,6 +154,9 @@ class BuiltinBackend:
         self.crf = int(crf)
         self._scene_fn = scene_fn
         self._pose_fn = pose_fn
+
+    def render_batch(self, items: Sequence[tuple[Shot, Path]]) -> Iterator[ShotResult]:
+        return render_each(self, items)
 
     def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord:
         if self._scene_fn is None or self._pose_fn is None:

@@ -13,7 +13,6 @@ import numpy as np
 
 # primitive kinds
 PLANE, SPHERE, BOX, CAPSULE, CYLINDER, CONE, ELLIPSOID = range(7)
-KIND_NAMES = ("plane", "sphere", "box", "capsule", "cylinder", "cone", "ellipsoid")
 
 # procedural texture patterns; coordinates are world metres (x, y, z) at the hit point
 PATTERNS = ("flat", "checker", "stripes", "bricks", "noise", "gradient", "grass", "tiles")

@@ -77,13 +77,18 @@ class _Engine:
         self.quit_requested = False
         self.keep_alive = False
         self.ticks = 0
+        self.tick_callbacks = {}
+        # per-clip faults, each fired once across editor sessions ("crash:<clip_id>,hang:<clip_id>"), or
+        # every time ("crash*:<clip_id>")
+        self.faults = [f.split(":", 1) for f in os.environ.get("HMWORLD_FAKE_UE_FAULTS", "").split(",") if f]
         world = os.environ.get("HMWORLD_FAKE_UE_WORLD", "")
-        self.world = {"levels": [], "meshes": {}, "anims": {}, "materials": []}
+        self.world = {"levels": [], "meshes": {}, "anims": {}, "materials": [], "occluders": {},
+                      "unsaved_levels": []}
         if world:
             with open(world, encoding="utf-8") as f:
                 self.world.update(json.load(f))
         for path in self.world["levels"]:
-            self.assets[path] = World(path)
+            self.assets[path] = World(path, self.world["occluders"].get(path, []))
         for path, size in self.world["meshes"].items():
             self.assets[path] = SkeletalMesh(path, size)
         for path, length in self.world["anims"].items():
@@ -113,6 +118,30 @@ class _Engine:
         pending, self.pending = self.pending, []
         for executor in pending:
             executor._run()
+        for fn in list(self.tick_callbacks.values()):
+            try:
+                fn(0.016)
+            except Exception as e:  # Slate logs a failing Python callback and carries on
+                _log(f"LogPython: Error: {type(e).__name__}: {e}")
+
+    def fault(self, kind, clip_id):
+        """True once for a configured per-clip fault ("kind:clip"; remembered in HMWORLD_FAKE_UE_STATE across
+        sessions), every time for "kind*:clip"."""
+        if [kind + "*", clip_id] in self.faults:
+            return True
+        if [kind, clip_id] not in self.faults:
+            return False
+        fired = set()
+        if self.state_path and os.path.exists(self.state_path):
+            with open(self.state_path, encoding="utf-8") as f:
+                fired = set(f.read().split())
+        key = f"{kind}:{clip_id}"
+        if key in fired:
+            return False
+        if self.state_path:
+            with open(self.state_path, "a", encoding="utf-8") as f:
+                f.write(key + "\n")
+        return True
 
 
 
@@ -166,6 +195,10 @@ class Object:
     def get_name(self):
         return self._name
 
+    @classmethod
+    def static_class(cls):
+        return cls
+
 
 class StructBase(Object):
     """USTRUCT wrapper: editor properties by name; a property read returns a copy."""
@@ -199,9 +232,9 @@ def _enum(cls_name, **members):
 
 MovieSceneKeyInterpolation = _enum("MovieSceneKeyInterpolation", LINEAR=3)
 CameraFocusMethod = _enum("CameraFocusMethod", DISABLE=3)
-AntiAliasingMethod = _enum("AntiAliasingMethod", AAM_NONE=0)
 MaterialDomain = _enum("MaterialDomain", MD_POST_PROCESS=2)
-SceneTextureId = _enum("SceneTextureId", PPI_CUSTOM_STENCIL=25)
+SceneTextureId = _enum("SceneTextureId", PPI_SCENE_DEPTH=1, PPI_CUSTOM_DEPTH=13, PPI_CUSTOM_STENCIL=25)
+MoviePipelineTextureStreamingMethod = _enum("MoviePipelineTextureStreamingMethod", NONE=0, DISABLED=1, FULLY_LOAD=2)
 MaterialProperty = _enum("MaterialProperty", MP_EMISSIVE_COLOR=0)
 
 
@@ -308,9 +341,11 @@ class MoviePipelinePostProcessPass(StructBase):
 
 class World(Object):
     _HELPER = True
-    def __init__(self, path):
+    def __init__(self, path, occluders=()):
         super().__init__(name=path.rsplit("/", 1)[-1])
         self._path = path
+        # level content: axis-aligned boxes {"name", "min_cm", "max_cm", "custom_depth", "stencil"}
+        self._actors = [StaticMeshActor._from_box(o) for o in occluders]
 
 
 class SkeletalMesh(Object):
@@ -349,9 +384,10 @@ class Material(MaterialInterface):
         self._emissive = None
         self._compiled = False
 
-    def _evaluate(self, stencil):
-        """Run the expression graph on a stencil image [H,W] → colour [H,W,3] in 0..1."""
+    def _evaluate(self, buffers):
+        """Run the expression graph on the G-buffer {SceneTextureId name: [H,W]} → colour [H,W,3] (linear)."""
         memo = {}
+        stencil = buffers["PPI_CUSTOM_STENCIL"]
 
         def value(node):
             if id(node) in memo:
@@ -359,9 +395,10 @@ class Material(MaterialInterface):
             inputs = {inp: src for src, _, dst, inp in self._links if dst is node}
             kind = type(node).__name__
             if kind == "MaterialExpressionSceneTexture":
-                if node.get_editor_property("scene_texture_id") is not SceneTextureId.PPI_CUSTOM_STENCIL:
-                    raise RuntimeError("mask material does not read the custom stencil")
-                out = np.repeat(stencil[..., None].astype(float), 4, axis=-1)
+                texture = node.get_editor_property("scene_texture_id")
+                if texture is None or texture.name not in buffers:
+                    raise RuntimeError(f"fake editor has no scene texture {texture!r}")
+                out = np.repeat(buffers[texture.name][..., None].astype(float), 4, axis=-1)
             elif kind == "MaterialExpressionComponentMask":
                 src = value(inputs[""])
                 keep = [i for i, c in enumerate("rgba") if node.get_editor_property(c)]
@@ -371,6 +408,12 @@ class Material(MaterialInterface):
                 out = np.array([c.r, c.g, c.b])
             elif kind == "MaterialExpressionSubtract":
                 out = value(inputs["A"]) - value(inputs["B"])
+            elif kind == "MaterialExpressionAdd":
+                out = value(inputs["A"]) + value(inputs["B"])
+            elif kind == "MaterialExpressionMultiply":
+                out = value(inputs["A"]) * value(inputs["B"])
+            elif kind == "MaterialExpressionConstant":
+                out = np.full((*stencil.shape, 1), node.get_editor_property("r"))
             elif kind == "MaterialExpressionAbs":
                 out = np.abs(value(inputs[""]))
             elif kind == "MaterialExpressionOneMinus":
@@ -384,8 +427,10 @@ class Material(MaterialInterface):
 
         if self._emissive is None or not self._compiled:
             raise RuntimeError("mask material has no compiled emissive output")
-        rgb = np.broadcast_to(value(self._emissive), (*stencil.shape, 3))
-        return rgb
+        out = value(self._emissive)
+        if out.ndim == 2:
+            out = out[..., None]
+        return np.broadcast_to(out, (*stencil.shape, 3))
 
 
 class LevelSequence(Object):
@@ -420,11 +465,6 @@ class LevelSequence(Object):
         self._root_tracks.append(track)
         return track
 
-    def add_master_track(self, track_class):
-        track = track_class(self)
-        self._root_tracks.append(track)
-        return track
-
     def get_binding_id(self, binding):
         return MovieSceneObjectBindingID(binding._guid)
 
@@ -432,10 +472,6 @@ class LevelSequence(Object):
         return MovieSceneObjectBindingID(binding._guid)
 
 
-if not _since((5, 2)):
-    del LevelSequence.add_track
-if not _until((5, 3)):
-    del LevelSequence.add_master_track
 if not _until((5, 5)):
     del LevelSequence.add_spawnable_from_class
 
@@ -574,29 +610,36 @@ class MovieSceneCameraCutTrack(MovieSceneTrack):
 # --------------------------------------------------------------------------- actors and components
 
 
-class SkeletalMeshComponent(Object):
+class PrimitiveComponent(Object):
+    _PROPS = _props({"render_custom_depth": False, "custom_depth_stencil_value": 0})
+
+    @property
+    def _custom_depth(self):
+        return bool(self._props["render_custom_depth"])
+
+    @property
+    def _stencil(self):
+        return int(self._props["custom_depth_stencil_value"])
+
+    def set_render_custom_depth(self, value):
+        self._props["render_custom_depth"] = bool(value)
+
+    def set_custom_depth_stencil_value(self, value):
+        self._props["custom_depth_stencil_value"] = int(value)
+
+
+class SkeletalMeshComponent(PrimitiveComponent):
     _HELPER = True
     def __init__(self, outer=None, name="None"):
         super().__init__(outer, name)
         self._mesh = None
-        self._custom_depth = False
-        self._stencil = 0
 
     def set_skeletal_mesh_asset(self, new_mesh):
         self._mesh = new_mesh
 
-    def set_skeletal_mesh(self, new_mesh, reinit_pose=True):
-        self._mesh = new_mesh
 
-    def set_render_custom_depth(self, value):
-        self._custom_depth = bool(value)
-
-    def set_custom_depth_stencil_value(self, value):
-        self._stencil = int(value)
-
-
-if not _since((5, 1)):
-    del SkeletalMeshComponent.set_skeletal_mesh_asset
+class StaticMeshComponent(PrimitiveComponent):
+    _HELPER = True
 
 
 class CineCameraComponent(Object):
@@ -621,6 +664,32 @@ class Actor(Object):
 
     def get_actor_scale3d(self):
         return Vector(*self._scale)
+
+    def get_components_by_class(self, component_class=None):
+        comps = [v for v in self._props.values() if isinstance(v, Object) and v is not self]
+        comps += [v for k, v in vars(self).items() if k == "_component"]
+        return [c for c in comps if component_class is None or isinstance(c, component_class)]
+
+
+class StaticMeshActor(Actor):
+    """Level content: a box that draws into scene depth, and into custom depth if flagged."""
+
+    _HELPER = True
+    _PROPS = _props({"static_mesh_component": None})
+
+    def __init__(self, outer=None, name="None"):
+        super().__init__(outer, name)
+        self._props["static_mesh_component"] = StaticMeshComponent(self, "StaticMeshComponent0")
+        self._box = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+
+    @classmethod
+    def _from_box(cls, spec):
+        actor = cls(name=spec["name"])
+        actor._box = (tuple(spec["min_cm"]), tuple(spec["max_cm"]))
+        comp = actor.get_editor_property("static_mesh_component")
+        comp.set_render_custom_depth(spec.get("custom_depth", False))
+        comp.set_custom_depth_stencil_value(spec.get("stencil", 0))
+        return actor
 
 
 class SkeletalMeshActor(Actor):
@@ -654,7 +723,9 @@ def _copy_actor(template):
     else:
         src = template.get_editor_property("skeletal_mesh_component")
         dst = actor.get_editor_property("skeletal_mesh_component")
-        dst._mesh, dst._custom_depth, dst._stencil = src._mesh, src._custom_depth, src._stencil
+        dst._mesh = src._mesh
+        dst.set_render_custom_depth(src._custom_depth)
+        dst.set_custom_depth_stencil_value(src._stencil)
     return actor
 
 
@@ -742,6 +813,9 @@ MaterialExpressionComponentMask = _expr("MaterialExpressionComponentMask",
                                         {"r": False, "g": False, "b": False, "a": False})
 MaterialExpressionConstant3Vector = _expr("MaterialExpressionConstant3Vector", {"constant": LinearColor})
 MaterialExpressionSubtract = _expr("MaterialExpressionSubtract", {})
+MaterialExpressionAdd = _expr("MaterialExpressionAdd", {})
+MaterialExpressionMultiply = _expr("MaterialExpressionMultiply", {})
+MaterialExpressionConstant = _expr("MaterialExpressionConstant", {"r": 0.0})
 MaterialExpressionAbs = _expr("MaterialExpressionAbs", {})
 MaterialExpressionOneMinus = _expr("MaterialExpressionOneMinus", {})
 MaterialExpressionSaturate = _expr("MaterialExpressionSaturate", {})
@@ -756,7 +830,8 @@ class MaterialEditingLibrary(Object):
 
     @classmethod
     def connect_material_expressions(cls, from_expression, from_output_name, to_expression, to_input_name):
-        valid_inputs = {"MaterialExpressionSubtract": ("A", "B")}.get(type(to_expression).__name__, ("",))
+        binary = ("MaterialExpressionSubtract", "MaterialExpressionAdd", "MaterialExpressionMultiply")
+        valid_inputs = ("A", "B") if type(to_expression).__name__ in binary else ("",)
         if to_input_name not in valid_inputs:
             return False
         from_expression._outer._links.append((from_expression, from_output_name, to_expression, to_input_name))
@@ -787,6 +862,11 @@ class LevelEditorSubsystem(EditorSubsystem):
             return False
         _engine.level = level
         return True
+
+
+class EditorActorSubsystem(EditorSubsystem):
+    def get_all_level_actors(self):
+        return list(_engine.level._actors) if _engine.level is not None else []
 
 
 class LevelSequenceEditorSubsystem(EditorSubsystem):
@@ -885,13 +965,23 @@ class MoviePipelineImageSequenceOutput_PNG(MoviePipelineSetting):
 
 
 class MoviePipelineAntiAliasingSetting(MoviePipelineSetting):
-    _PROPS = _props({"override_anti_aliasing": False, "anti_aliasing_method": None, "spatial_sample_count": 1,
+    _PROPS = _props({"spatial_sample_count": 1,
               "temporal_sample_count": 1, "use_camera_cut_for_warm_up": False, "engine_warm_up_count": 0,
               "render_warm_up_count": 32})
 
 
 class MoviePipelineConsoleVariableSetting(MoviePipelineSetting):
     _PROPS = _props({"start_console_commands": list})
+
+
+class MoviePipelineGameOverrideSetting(MoviePipelineSetting):
+    _PROPS = _props({"game_mode_override": None, "cinematic_quality_settings": True, "texture_streaming": None,
+                     "use_lod_zero": True, "disable_hlods": True, "flush_grass_streaming": True,
+                     "flush_streaming_managers": True})
+
+
+class MoviePipelineGameMode(Object):
+    pass
 
 
 class MoviePipelinePrimaryConfig(Object):
@@ -908,12 +998,6 @@ class MoviePipelinePrimaryConfig(Object):
         return setting
 
 
-class MoviePipelineMasterConfig(MoviePipelinePrimaryConfig):
-    pass
-
-
-if not _since((5, 2)):
-    del MoviePipelinePrimaryConfig  # 5.0-5.1 only know the older name
 
 
 class MoviePipelineExecutorJob(Object):
@@ -963,9 +1047,28 @@ class MoviePipelinePIEExecutor(Object):
     _PROPS = _props({"on_executor_finished_delegate": MulticastDelegateBase,
               "on_executor_errored_delegate": MulticastDelegateBase})
 
-    def __init__(self, outer=None, name="None", queue=None):
+    def __init__(self, outer=None, name="None"):
         super().__init__(outer, name)
+        self._queue = None
+
+    def _execute(self, queue):
+        """UMoviePipelinePIEExecutor::Execute: a job that cannot start finishes inside this call."""
         self._queue = queue
+        for job in queue._jobs:
+            level = _resolve(job.get_editor_property("map")._path)
+            problem = None
+            if not isinstance(level, World):
+                problem = "map does not resolve"
+            elif level._path in _engine.world["unsaved_levels"]:
+                problem = "the map has unsaved changes; save it before rendering"
+            elif not isinstance(_resolve(job.get_editor_property("sequence")._path), LevelSequence):
+                problem = "sequence failed to load"
+            if problem is not None:
+                _log(f"LogMovieRenderPipeline: Error: {problem}")
+                self.on_executor_errored_delegate._broadcast(self, None, True, problem)
+                self.on_executor_finished_delegate._broadcast(self, False)
+                return
+        _engine.pending.append(self)
 
     @property
     def on_executor_finished_delegate(self):
@@ -997,9 +1100,15 @@ class MoviePipelineQueueSubsystem(EditorSubsystem):
     def render_queue_with_executor(self, executor_type):
         if _engine.pending:
             return None
-        executor = executor_type(queue=self.get_queue())
-        _engine.pending.append(executor)
+        executor = executor_type(self)
+        executor._execute(self.get_queue())  # as the engine: Execute() runs inside this call
         return executor
+
+    def render_queue_with_executor_instance(self, executor):
+        if _engine.pending:
+            _log("LogScript: Error: Render already in progress.")
+            return
+        executor._execute(self.get_queue())
 
 
 class _RenderFailed(Exception):
@@ -1011,26 +1120,41 @@ def _resolve(path):
     return _engine.assets.get(base)
 
 
+def _linear_to_srgb(v):
+    """What MRQ's 8-bit PNG writer does to a (linear) post-process pass: IEC 61966-2-1 encoding."""
+    v = np.clip(v, 0.0, 1.0)
+    return np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055)
+
+
 def _render_job(job):
-    """PIE render of one job: every playback frame, final image + the post-process mask pass."""
+    """PIE render of one job: every playback frame, final image + each post-process pass.
+
+    Pass folders are named as the engine names them: the deferred pass is
+    "FinalImage", an additional post-process material's pass is "FinalImage"
+    + the material's name. Spatial samples are jittered and averaged in
+    linear space; the post-process pass is then sRGB-encoded into the PNG.
+    """
+    seq = _resolve(job.get_editor_property("sequence")._path)
+    clip_id = job.get_editor_property("job_name")
+    _journal("start", clip_id)
     if _engine.mode == "mrq_error":
         raise _RenderFailed("GPU crashed or device removed (fake)")
-    if _engine.mode == "hang":
+    if _engine.mode == "hang" or _engine.fault("hang", clip_id):
+        print(f"LogMovieRenderPipeline: rendering {clip_id} stalls (fake hang)", flush=True)
         while True:
             time.sleep(1)
-    seq = _resolve(job.get_editor_property("sequence")._path)
     level = _resolve(job.get_editor_property("map")._path)
-    if not isinstance(seq, LevelSequence) or not isinstance(level, World):
-        raise _RenderFailed("job sequence or map does not resolve")
     cfg = job._config
     out = cfg.find_or_add_setting_by_class(MoviePipelineOutputSetting)
     deferred = cfg.find_or_add_setting_by_class(MoviePipelineDeferredPassBase)
+    aa = cfg.find_or_add_setting_by_class(MoviePipelineAntiAliasingSetting)
+    samples = max(1, int(aa.get_editor_property("spatial_sample_count")))
     res = out.get_editor_property("output_resolution")
     width, height = res.x, res.y
     pad = out.get_editor_property("zero_pad_frame_numbers")
     fmt = out.get_editor_property("file_name_format")
     folder = out.get_editor_property("output_directory").path
-    pp = [p for p in deferred.get_editor_property("additional_post_process_materials")
+    pp = [p.get_editor_property("material") for p in deferred.get_editor_property("additional_post_process_materials")
           if p.get_editor_property("enabled")]
     cuts = [t for t in seq._root_tracks if isinstance(t, MovieSceneCameraCutTrack)]
     if not cuts:
@@ -1040,66 +1164,107 @@ def _render_job(job):
     frames = list(range(seq._start, seq._end))
     if _engine.mode == "few_frames":
         frames = frames[: len(frames) // 2]
-    crash_now = _engine.mode == "crash" or (
+    crash_now = _engine.mode == "crash" or _engine.fault("crash", clip_id) or (
         _engine.mode == "crash_once" and _engine.state_path and not os.path.exists(_engine.state_path))
+    # sample offsets in pixels (a regular grid inside the pixel, as many as spatial samples)
+    k = math.ceil(math.sqrt(samples))
+    offsets = [((i + 0.5) / k - 0.5, (j + 0.5) / k - 0.5) for j in range(k) for i in range(k)][:samples]
     for i, frame in enumerate(frames):
         if crash_now and i == len(frames) // 3:
-            if _engine.state_path:
+            if _engine.state_path and _engine.mode == "crash_once":
                 with open(_engine.state_path, "w") as f:
                     f.write("crashed once\n")
             print("Fatal error: [File:D3D12Util.cpp] GPU crashed (fake)", flush=True)
             os._exit(3)
         camera = _evaluate_binding(seq, cam_binding, frame)
         subjects = [_evaluate_binding(seq, b, frame) for b in seq._bindings if b is not cam_binding]
-        rgb, stencil = _rasterise(camera, subjects, width, height)
-        for name, image in [("FinalImage", rgb)] + [
-            (p.get_editor_property("material").get_name(),
-             (np.clip(p.get_editor_property("material")._evaluate(stencil), 0, 1) * 255).round().astype(np.uint8))
-            for p in pp
-        ]:
+        rgb_acc = np.zeros((height, width, 3))
+        pp_acc = [np.zeros((height, width, 3)) for _ in pp]
+        for off in offsets:
+            rgb, buffers = _rasterise(camera, subjects, level._actors, width, height, off)
+            rgb_acc += rgb
+            for acc, mat in zip(pp_acc, pp, strict=True):
+                acc += np.clip(mat._evaluate(buffers), 0.0, 1.0)
+        images = [("FinalImage", (rgb_acc / len(offsets)).round().astype(np.uint8))]
+        images += [("FinalImage" + mat.get_name(),
+                    (_linear_to_srgb(acc / len(offsets)) * 255).round().astype(np.uint8)) for mat, acc in zip(pp, pp_acc, strict=True)]
+        for name, image in images:
             rel = fmt.replace("{render_pass}", name).replace("{frame_number}", f"{frame:0{pad}d}")
             path = os.path.join(folder, rel + ".png")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             Image.fromarray(image).save(path)
     _log(f"LogMovieRenderPipeline: Display: rendered {len(frames)} frames of {seq.get_name()}")
+    _journal("done", clip_id)
 
 
-def _rasterise(camera, subjects, width, height):
-    """A pinhole image in UE conventions: X forward, Y right (image +u), Z up (image -v)."""
+def _journal(event, clip_id):
+    """Test hook (HMWORLD_FAKE_UE_RENDERS): one line per render started / completed, across sessions."""
+    path = os.environ.get("HMWORLD_FAKE_UE_RENDERS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\t{event}\t{clip_id}\n")
+
+
+def _box_on_screen(corners, eye, axes, fx, fy, width, height, i, j):
+    """Pixels covered by the screen rectangle of a box's projected corners, and its depth (cm, along X)."""
+    fwd, right, up = axes
+    rel = corners - eye
+    xc, yc, zc = rel @ fwd, rel @ right, rel @ up
+    front = xc > 1.0
+    if not front.any():
+        return None, None
+    u = width / 2 + fx * yc[front] / xc[front]
+    v = height / 2 - fy * zc[front] / xc[front]
+    inside = (i >= u.min()) & (i <= u.max()) & (j >= v.min()) & (j <= v.max())
+    return inside, float(np.mean(xc))
+
+
+def _rasterise(camera, subjects, level_actors, width, height, offset=(0.0, 0.0)):
+    """A pinhole image in UE conventions (X forward, Y right = image +u, Z up = image -v), sampled at
+    pixel centre + offset: colour, scene depth (every primitive), custom depth and custom stencil
+    (only primitives that render custom depth, nearest wins, as the engine's custom-depth pass)."""
     comp = camera.get_cine_camera_component()
     fb = comp.get_editor_property("filmback")
     focal = comp.get_editor_property("current_focal_length")
     fx = focal / fb.get_editor_property("sensor_width") * width
     fy = focal / fb.get_editor_property("sensor_height") * height
-    fwd, right, up = _rotator_axes(*camera._rot)
+    axes = _rotator_axes(*camera._rot)
     eye = np.array(camera._loc)
-    j, i = np.mgrid[0:height, 0:width]
+    j, i = np.mgrid[0:height, 0:width].astype(float)
+    i, j = i + 0.5 + offset[0], j + 0.5 + offset[1]
     shade = (90 + 60 * np.sin(math.radians(camera._rot[2]) + i / width * 3.0)).astype(np.uint8)
-    rgb = np.stack([shade, (shade * 0.8).astype(np.uint8), np.full_like(shade, 140)], axis=-1)
-    depth = np.full((height, width), np.inf)
-    stencil = np.zeros((height, width), dtype=np.int64)
+    rgb = np.stack([shade, (shade * 0.8).astype(np.uint8), np.full_like(shade, 140)], axis=-1).astype(float)
+    far = 65504.0 * 100
+    scene_depth = np.full((height, width), far)
+    custom_depth = np.full((height, width), far)
+    stencil = np.zeros((height, width))
+    prims = []
     for actor in subjects:
         comp_s = actor.get_editor_property("skeletal_mesh_component")
         length, wid, tall = comp_s._mesh._size
         ax, ay, az = _rotator_axes(*actor._rot)
-        s = actor._scale[0]
+        sc = actor._scale[0]
         corners = np.array([[x, y, z] for x in (-wid / 2, wid / 2) for y in (-length / 2, length / 2)
-                            for z in (0.0, tall)]) * s
+                            for z in (0.0, tall)]) * sc
         world = np.array(actor._loc) + corners[:, :1] * ax + corners[:, 1:2] * ay + corners[:, 2:] * az
-        rel = world - eye
-        xc, yc, zc = rel @ fwd, rel @ right, rel @ up
-        front = xc > 1.0
-        if not front.any():
+        prims.append((world, comp_s, (30, 220, 50)))
+    for actor in level_actors:
+        lo, hi = actor._box
+        world = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+        prims.append((world, actor.get_editor_property("static_mesh_component"), (120, 110, 100)))
+    for world, comp_p, colour in prims:
+        inside, dist = _box_on_screen(world, eye, axes, fx, fy, width, height, i, j)
+        if inside is None:
             continue
-        u = width / 2 + fx * yc[front] / xc[front]
-        v = height / 2 - fy * zc[front] / xc[front]
-        dist = float(np.mean(xc))
-        inside = (i + 0.5 >= u.min()) & (i + 0.5 <= u.max()) & (j + 0.5 >= v.min()) & (j + 0.5 <= v.max())
-        win = inside & (dist < depth) & comp_s._custom_depth
-        depth[win] = dist
-        stencil[win] = comp_s._stencil
-        rgb[win] = (40 * comp_s._stencil % 255, 200, 60 * comp_s._stencil % 255)
-    return rgb, stencil
+        win = inside & (dist < scene_depth)
+        scene_depth[win] = dist
+        rgb[win] = colour
+        if comp_p._custom_depth:
+            cwin = inside & (dist < custom_depth)
+            custom_depth[cwin] = dist
+            stencil[cwin] = comp_p._stencil
+    buffers = {"PPI_SCENE_DEPTH": scene_depth, "PPI_CUSTOM_DEPTH": custom_depth, "PPI_CUSTOM_STENCIL": stencil}
+    return rgb, buffers
 
 
 # --------------------------------------------------------------------------- module functions
@@ -1109,8 +1274,18 @@ def get_editor_subsystem(subsystem):
     return subsystem()
 
 
-def new_object(type, outer=None, name=None, base_type=None):  # the editor's own signature
+def new_object(type, outer=None, name="", base_type=None):  # the editor's own signature
     return type(outer, name or "None")
+
+
+def register_slate_post_tick_callback(callable):
+    handle = object()
+    _engine.tick_callbacks[handle] = callable
+    return handle
+
+
+def unregister_slate_post_tick_callback(handle):
+    _engine.tick_callbacks.pop(handle, None)
 
 
 def log_error(arg):
@@ -1125,21 +1300,16 @@ _engine = _Engine()
 
 
 def _api_names():
-    """Every name this stand-in implements, spelled as ue_scripts/API.md spells them.
-
-    Module-level classes and functions are `unreal.Name` unless marked _HELPER
-    (types the scripts only meet as return values); members, editor
-    properties (_PROPS), struct fields (_FIELDS) and enum values are `Class.member`.
-    """
+    """Every name this stand-in implements: `unreal.Name` for module-level classes and functions,
+    `Class.member` for methods, editor properties (_PROPS), struct fields (_FIELDS) and enum values.
+    A test checks each against the engine's stubs and API.md's Movie Render Queue list."""
     names = set()
     for gname, obj in list(globals().items()):
         if gname.startswith("_") or not (isinstance(obj, type) or callable(obj)):
             continue
         if getattr(obj, "__module__", None) != __name__:
             continue
-        helper = isinstance(obj, type) and vars(obj).get("_HELPER", False)
-        if not helper:
-            names.add(f"unreal.{gname}")
+        names.add(f"unreal.{gname}")
         if isinstance(obj, type):
             for member, value in vars(obj).items():
                 if member.startswith("_"):

@@ -25,11 +25,6 @@ def rot_z(angle: float) -> np.ndarray:
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def rot_x(angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-
-
 def along(direction, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     """Rotation whose local x axis points along `direction` (for ellipsoids laid along a bone)."""
     x = np.asarray(direction, dtype=float)

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,25 +24,17 @@ import numpy as np
 
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, ClipRecord, Measured
 from hmworld.dataset.event_tables import (
-    drop_table_rows,
     events_table_path,
     read_events_table,
     results_table,
     update_tables,
     write_events_table,
 )
+from hmworld.dataset.pixel_counts import pixel_counts_path, read_pixel_counts, with_table_info
+from hmworld.dataset.tables import DATA_DIR, META_DIR, PIXEL_COUNTS
+from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.errors import UserError
-from hmworld.events.counts import (
-    DATA_DIR,
-    META_DIR,
-    PIXEL_COUNTS,
-    CountsBatch,
-    batch_from_records,
-    concat_batches,
-    pixel_counts_path,
-    read_pixel_counts,
-    with_table_info,
-)
+from hmworld.events.counts import CountsBatch, batch_from_records, concat_batches
 from hmworld.events.detect import (
     EventParams,
     check_measured,
@@ -242,18 +233,18 @@ def filter_events(
     params: EventParams = EventParams(),
     drop: bool = False,
     keep_going: bool = False,
-    on_tables_changed: Callable[[Path], object] | None = None,
 ) -> FilterSummary:
     """`hmworld filter-events`: events for every clip, results written back, failing clips marked or dropped.
 
-    on_tables_changed(dataset_dir) runs after a packaged dataset's tables were
-    rewritten (the CLI passes the dataset stage's rebuild of info.json and the card).
+    A packaged dataset's tables, pixel counts, info.json and card switch to the
+    new results at once (hmworld.dataset.versions).
     """
     root = Path(dataset_dir)
     if not root.is_dir():
         raise UserError(
             f"{root}: no such folder; expected a dataset folder holding {CLIPS_DIR}/<clip_id>/{CLIP_JSON}"
         )
+    sweep_dataset_temporaries(root)
     batch, with_folder, from_table, errors = load_counts(root)
     if errors and not keep_going:
         more = f" (and {len(errors) - 1} more clips with problems)" if len(errors) > 1 else ""
@@ -290,10 +281,8 @@ def filter_events(
     written.append(str(write_events_table(root, results, drop_ids).relative_to(root)))
     tables = update_tables(root, results, drop_ids)
     written += [str(p.relative_to(root)) for p in tables]
-    if drop_table_rows(pixel_counts_path(root), drop_ids):
+    if tables and drop_ids:
         written.append(str(pixel_counts_path(root).relative_to(root)))
-    if tables and on_tables_changed is not None:
-        on_tables_changed(root)
     _remove_dirs(root, [root / CLIPS_DIR / cid for cid in drop_ids if cid in with_folder])
 
     return FilterSummary(
