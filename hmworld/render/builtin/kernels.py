@@ -56,6 +56,8 @@ L_SUN, L_SUN_COLOR, L_AMBIENT, L_SKY_TOP, L_SKY_HORIZON, L_FOG, LIGHT_LEN = 0, 3
 LG_E1, LG_E2, LG_U0, LG_V0, LG_INV_CELL, LG_LEN = 0, 3, 6, 7, 8, 9
 # sun grid sizes: cells along u, along v, how many of the `always` list a ray inside the grid tests
 LD_NU, LD_NV, LD_N_ALWAYS = 0, 1, 2
+# zspan columns: a primitive's lowest and highest world z (metres; planes: -inf, inf)
+Z_LO, Z_HI = 0, 1
 
 INF = np.inf
 NEAR = 1e-3  # metres along the optical axis
@@ -910,7 +912,7 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
     """
     sx, sy, sz = light[L_SUN], light[L_SUN + 1], light[L_SUN + 2]
     pidx, geom, zspan, basis = scene.pidx, scene.geom, scene.zspan, sun.basis
-    if hint >= 0 and hint != self_k and not ((sz > 0.0 and pz > zspan[hint, 1]) or (sz < 0.0 and pz < zspan[hint, 0])):
+    if hint >= 0 and hint != self_k and not ((sz > 0.0 and pz > zspan[hint, Z_HI]) or (sz < 0.0 and pz < zspan[hint, Z_LO])):
         if hit(pidx, geom, hint, px, py, pz, sx, sy, sz, 0.0) < INF:
             return hint
     nu, nv = sun.dims[LD_NU], sun.dims[LD_NV]
@@ -926,7 +928,7 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
     n_list = sun.dims[LD_N_ALWAYS] if c >= 0 else sun.always.shape[0]
     for q in range(n_list):
         k = sun.always[q]
-        if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
+        if k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
             continue  # the ray climbs away from everything below it (or the reverse)
         if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
             return k
@@ -934,7 +936,7 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
         return -1
     for q in range(sun.starts[c], sun.starts[c + 1]):
         k = sun.items[q]
-        if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
+        if k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
             continue
         if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
             return k
