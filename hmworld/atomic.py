@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hmworld.outputs import with_path
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -113,9 +115,11 @@ def atomic_path(path: str | os.PathLike[str], durable: bool = False) -> Iterator
         os.replace(tmp_path, target)
         if durable:
             fsync_path(target.parent)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(e, OSError):  # a full disk often fails a write without naming the file
+            raise with_path(e, target) from e.__cause__
         raise
 
 
@@ -144,6 +148,8 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise with_path(e, target) from e.__cause__
         raise

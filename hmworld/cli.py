@@ -13,6 +13,10 @@ from typing import Annotated
 import typer
 
 from hmworld.errors import UserError
+from hmworld.lock import folder_lock
+from hmworld.outputs import check_dir, check_file, os_error_line
+from hmworld.ray_cluster import RaySettings
+from hmworld.usage import usage_error
 
 app = typer.Typer(
     add_completion=False,
@@ -22,15 +26,24 @@ app = typer.Typer(
 )
 
 
-def main() -> None:
-    """Console-script entry: user mistakes exit 2 with one line, never a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: user mistakes exit 2 with one line, never a traceback.
+
+    argv: the arguments after the program name (default: sys.argv[1:]).
+    """
     try:
-        code = app(standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
+        code = app(args=argv, standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
+    except OSError as e:  # an output the file system refuses (read-only, not a folder) or a full disk
+        failure = os_error_line(e)
+        if failure is None:
+            raise
+        typer.echo(f"error: {failure.message}", err=True)
+        sys.exit(failure.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
@@ -39,13 +52,14 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except Exception as e:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
+    except Exception as e:  # click's or typer's own usage errors: one line, exit 2, whichever typer
+        usage = usage_error(e)
+        if usage is None:
+            raise
+        if usage.help_text:
+            typer.echo(usage.help_text, err=True)
+        typer.echo(f"error: {usage.message}", err=True)
+        sys.exit(usage.exit_code)
 
 
 # Commands are added below, one per stage. Keep each thin: parse, call, print.
@@ -98,6 +112,8 @@ def plan_cmd(
     from hmworld.catalog import SCENES
     from hmworld.options import parse_group_sizes, parse_ids, parse_resolution
 
+    check_file(out, "plan manifest")
+
     width, height = parse_resolution(resolution)
     settings = plan.PlanSettings(frames=frames, fps=fps, width=width, height=height)
     if full:
@@ -138,6 +154,11 @@ def render_cmd(
     ue_timeout: Annotated[float, typer.Option("--ue-timeout", help="ue5: seconds without progress (no new frame, no status) before a hung editor is ended.")] = 1800.0,
     ue_retries: Annotated[int, typer.Option("--ue-retries", help="ue5: extra attempts per shot when the editor crashes or hangs while rendering it.")] = 2,
     ue_batch: Annotated[int, typer.Option("--ue-batch", help="ue5: shots per editor session (start-up is paid once per batch).")] = 16,
+    executor: Annotated[str, typer.Option(help="Where the work runs: local (processes here) or ray (a Ray cluster; pip install 'hmworld[ray]').")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="ray: auto, ray://HOST:PORT or HOST:PORT of a running cluster (default: start a local Ray).")] = None,
+    ray_cpus: Annotated[float, typer.Option("--ray-cpus", help="ray: CPUs each clip task (or editor actor) declares.")] = 1.0,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", help="ray: GPUs each session actor (ue5 editor) declares.")] = 1.0,
+    ray_actors: Annotated[int | None, typer.Option("--ray-actors", help="ray: session actors (editors) to run (default: one per GPU it may have).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Render clips (rgb.mp4, instances.npz, clip.json); a re-run skips complete clips and redoes partial ones."""
@@ -152,7 +173,10 @@ def render_cmd(
 
         options = backend_options(rows, ue_project=ue_project, ue_assets=ue_assets, ue_editor=ue_editor,
                                   ue_timeout=ue_timeout, ue_retries=ue_retries, ue_batch=ue_batch)
-    summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options)
+    ray_settings = RaySettings(ray_address, ray_cpus, ray_gpus, ray_actors)
+    with folder_lock(out, "render"):
+        summary = render_rows(rows, out, backend=backend, workers=workers, progress=progress, backend_options=options,
+                              executor=executor, ray_settings=ray_settings)
     typer.echo(summary.format())
     if summary.failed:
         raise typer.Exit(1)
@@ -166,6 +190,9 @@ def ue5_assets_cmd(
     """The UE5 asset map: write the template to fill in, or check a filled-in one."""
     from hmworld.render.ue5_assets import check_report, write_template
 
+    if template is not None:
+        check_file(template, "asset map template")
+
     if check is None and template is None:
         raise UserError("give --check FILE (validate a map) or --template FILE (write the template)")
     if template is not None:
@@ -177,15 +204,45 @@ def ue5_assets_cmd(
 @app.command("preview")
 def preview_cmd(
     clip: Annotated[Path, typer.Argument(help="A clip folder (OUT/clips/<clip_id>).")],
-    out: Annotated[Path, typer.Option("--out", help="Contact sheet to write (.png).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Contact sheet to write (.png).")] = None,
+    video: Annotated[Path | None, typer.Option("--video", help="Annotated video to write (.mp4): masks outlined, state labels, a top-down inset.")] = None,
     frames: Annotated[int, typer.Option(help="Frames on the sheet, spread over the clip.")] = 12,
     columns: Annotated[int, typer.Option(help="Frames per row.")] = 4,
     scale: Annotated[float, typer.Option(help="Size of each frame relative to the video.")] = 1.0,
 ) -> None:
-    """Write a contact sheet of a clip: frames across time with subject masks outlined."""
+    """Write a contact sheet (--out) and/or an annotated video (--video) of one clip."""
     from hmworld.render.preview import write_contact_sheet
+    from hmworld.report.preview import check_video_path, write_preview_video
 
-    typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+    if out is None and video is None:
+        raise UserError("give --out SHEET.png (contact sheet), --video OUT.mp4 (annotated video), or both")
+    if video is not None:
+        check_file(check_video_path(video), "preview video")
+    if out is not None:
+        check_file(out, "contact sheet")
+    if out is not None:
+        typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+    if video is not None:
+        typer.echo(f"wrote {write_preview_video(clip, video)}")
+
+
+@app.command("report")
+def report_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder (hmworld package).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder to write (default: DATASET_DIR/report); an earlier report there is replaced.")] = None,
+    clips: Annotated[str, typer.Option("--clips", help="Clip pages to write: the first N clips of the table, or 'all'. The index lists every clip.")] = "all",
+    workers: Annotated[int, typer.Option("--workers", help="Processes writing clip pages.")] = 1,
+    open_: Annotated[bool, typer.Option("--open", help="Open the overview in the default web browser when done.")] = False,
+) -> None:
+    """Write a static, offline HTML report: overview plots, a page per clip (video, masks, top-down map, timeline), a clip index."""
+    import webbrowser
+
+    from hmworld.report import build_report, parse_clips
+
+    summary = build_report(dataset_dir, out, parse_clips(clips), workers=workers)
+    typer.echo(summary.format())
+    if open_:
+        webbrowser.open((summary.out / "index.html").resolve().as_uri())
 
 
 @app.command("filter-events")
@@ -208,11 +265,13 @@ def filter_events_cmd(
     from hmworld.events import EventParams
     from hmworld.events.stats import format_stats
 
+    check_dir(dataset_dir, "dataset folder", create=False)
     params = EventParams(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
     )
-    summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going)
+    with folder_lock(dataset_dir, "filter-events"):
+        summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going)
     for _, problem in summary.errors:
         typer.echo(f"error: {problem}", err=True)
     if as_json:
@@ -253,17 +312,27 @@ def caption_cmd(
     prompt: Annotated[str | None, typer.Option(help="minicpm-v: replace the HM-World-style instruction ({n} frames, {seconds} s).")] = None,
     download: Annotated[bool, typer.Option("--download", help="minicpm-v: fetch the model from the hub if it is not cached.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Caption again clips that already have caption.json.")] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
+    executor: Annotated[str, typer.Option(help="Where the work runs: local (processes here) or ray (a Ray cluster; pip install 'hmworld[ray]').")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="ray: auto, ray://HOST:PORT or HOST:PORT of a running cluster (default: start a local Ray).")] = None,
+    ray_actors: Annotated[int, typer.Option("--ray-actors", help="ray: captioner actors (each loads the model once).")] = 1,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", help="ray: GPUs each captioner actor declares (0 for the template captioner).")] = 0.0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Give every clip an HM-World-style caption (clips/<id>/caption.json); resumes where it stopped."""
     from hmworld import stages
     from hmworld.caption import CaptionSettings
 
+    check_dir(dataset_dir, "dataset folder", create=False)
+
     settings = CaptionSettings(
         model=model, device=device, dtype=dtype, max_frames=max_frames, max_new_tokens=max_new_tokens,
         download=download, prompt=prompt,
     )
-    r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite, progress=progress)
+    ray_settings = RaySettings(ray_address, gpus_per_actor=ray_gpus, actors=ray_actors)
+    with folder_lock(dataset_dir, "caption"):
+        r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite,
+                           progress=progress, keep_going=keep_going, executor=executor, ray_settings=ray_settings)
     typer.echo(r.summary.format(captioner))
     if r.tables_updated:
         typer.echo(f"packaged tables updated: {r.tables_updated} caption(s)")
@@ -304,15 +373,19 @@ def package_cmd(
     from hmworld.catalog import SCENES, SUBJECTS
     from hmworld.dataset import SplitRule, package
     from hmworld.dataset.splits import DEFAULT_TEST_SCENES, DEFAULT_TEST_SUBJECTS
+    from hmworld.options import at_least
 
+    at_least("--workers", workers, 1)
+    check_dir(dataset_dir, "dataset folder", create=False)
     rule = SplitRule(
         _held_out("scene", test_scenes, DEFAULT_TEST_SCENES, list(SCENES)),
         _held_out("subject", test_subjects, DEFAULT_TEST_SUBJECTS, list(SUBJECTS)),
         test_fraction,
         split_seed,
     )
-    report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
-                     license=license, name=name, workers=workers)
+    with folder_lock(dataset_dir, "package"):
+        report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
+                         license=license, name=name, workers=workers)
     typer.echo(report.format())
 
 
@@ -324,7 +397,9 @@ def validate_cmd(
 ) -> None:
     """Check that every video decodes with its stated frames and size, arrays agree, and paths exist."""
     from hmworld.dataset.validate import validate
+    from hmworld.options import at_least
 
+    at_least("--workers", workers, 1)
     report = validate(dataset_dir, quick=quick, workers=workers)
     typer.echo(report.format())
     if not report.ok:
@@ -334,22 +409,30 @@ def validate_cmd(
 @app.command("export")
 def export_cmd(
     dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write sample1..N/ and caption.txt into.")],
-    format: Annotated[str, typer.Option("--format", help="Layout to write: hmworld (the official HM-World folders).")] = "hmworld",
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the samples and caption.txt into.")],
+    format: Annotated[str, typer.Option("--format", help="hmworld: sample<i>/ folders as the HM-World dataset; hydra-examples: <i>.mp4 + cam<i>.json as the HyDRA release's examples/, which its infer_hydra.py --examples_dir reads.")] = "hmworld",
     split: Annotated[str | None, typer.Option("--split", help="train or test (default: both, train first).")] = None,
     size: Annotated[str, typer.Option("--size", help="WIDTHxHEIGHT of the exported videos and masks.")] = "832x480",
     passed_only: Annotated[bool, typer.Option("--passed-only", help="Only clips with an exit–entry pair.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Export at most this many clips.")] = None,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named) instead of stopping.")] = False,
 ) -> None:
-    """Write clips in the official HM-World layout so the released HyDRA code can train on them."""
-    from hmworld.dataset.official_hmworld.exporter import export_hmworld
+    """Write clips in the official HM-World dataset layout or the HyDRA release's examples layout."""
+    from hmworld.dataset.official_hmworld.exporter import export_examples, export_hmworld
     from hmworld.errors import check_choice
     from hmworld.options import parse_resolution
 
-    check_choice("export format", format, ["hmworld"])
+    check_choice("export format", format, ["hmworld", "hydra-examples"])
     width, height = parse_resolution(size)
-    r = export_hmworld(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit)
-    typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} (sample1..{r.samples}, caption.txt)")
+    with folder_lock(dataset_dir, "export"), folder_lock(out, "export"):
+        check_dir(out, "export folder")
+        export = export_hmworld if format == "hmworld" else export_examples
+        r = export(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit,
+                   keep_going=keep_going)
+    for problem in r.skipped:
+        typer.echo(f"skipped {problem}", err=True)
+    files = f"sample1..{r.samples}" if format == "hmworld" else f"1..{r.samples}.mp4, cam1..{r.samples}.json"
+    typer.echo(f"wrote {r.written} and kept {r.kept} of {r.samples} samples in {r.out_dir} ({files}, caption.txt)")
 
 
 @app.command("import-hmworld")
@@ -364,7 +447,8 @@ def import_hmworld_cmd(
     """Read the official HM-World layout into our clip folders (and package them)."""
     from hmworld import stages
 
-    r = stages.import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit, package_after=do_package)
+    with folder_lock(out, "import-hmworld"):
+        r = stages.import_hmworld(src, out, hfov_deg=hfov, keep_going=keep_going, limit=limit, package_after=do_package)
     typer.echo(
         f"imported {len(r.imported.clips) - r.imported.kept} and kept {r.imported.kept} clip(s) "
         f"from the {r.imported.layout} layout into {out}/clips"
@@ -375,17 +459,46 @@ def import_hmworld_cmd(
         typer.echo(r.packaged.format())
 
 
+@app.command("encode")
+def encode_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
+    vae: Annotated[Path, typer.Option("--vae", help="Local diffusers AutoencoderKLWan folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Cache folder (index.json + safetensors shards); resumed if it exists.")],
+    text_encoder: Annotated[Path | None, typer.Option("--text-encoder", help="Local transformers text encoder (UMT5EncoderModel for Wan): caption embeddings are cached too.")] = None,
+    config: Annotated[str, typer.Option("--config", help="Named size whose frames and frame size to encode at: tiny, small, base.")] = "base",
+    frames: Annotated[int | None, typer.Option(help="Frames sampled per clip (default: the config's).")] = None,
+    size: Annotated[str | None, typer.Option(help="Frame size WIDTHxHEIGHT (default: the config's).")] = None,
+    split: Annotated[str, typer.Option(help="Dataset split to encode.")] = "train",
+    text_len: Annotated[int, typer.Option("--text-len", help="Text tokens kept per caption (Wan: 512).")] = 512,
+    shard_clips: Annotated[int, typer.Option("--shard-clips", help="Clips per safetensors shard (the unit of resuming).")] = 16,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Precompute Wan VAE latents, cameras (and umT5 caption embeddings) once, for `train --cache`."""
+    from hmworld.hydra.cache import EncodeOptions, encode
+    from hmworld.hydra.config import model_config, parse_size
+    from hmworld.hydra.train import resolve_device
+
+    check_dir(out, "cache folder")
+    cfg = model_config(config, "hydra", latent="wan-vae", vae_path=str(vae), frames=frames,
+                       frame_size=parse_size(size) if size is not None else None)  # fmt: skip
+    opts = EncodeOptions(out=out, split=split, text_encoder=text_encoder, text_len=text_len, shard_clips=shard_clips,
+                         device=str(resolve_device(device)))  # fmt: skip
+    index = encode(data, cfg, opts, log=typer.echo)
+    typer.echo(f"{out}: {sum(len(s['clips']) for s in index['splits'].get(split, []))} {split} clip(s) cached")
+
+
 @app.command("train")
 def train_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder: run.json, checkpoints/, log.csv, tb/. Resumed if it holds checkpoints.")],
+    data: Annotated[Path | None, typer.Option("--data", help="Packaged hmworld dataset folder.")] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", help="A cache from `hmworld encode` instead of --data: no video decoding, no VAE, no text encoder.")] = None,
     model: Annotated[str, typer.Option("--model", help="hydra, full-context or fov-retrieval.")] = "hydra",
     config: Annotated[str, typer.Option("--config", help="Named size: tiny (CPU smoke run), small (one GPU), base (paper; needs --vae).")] = "tiny",
     steps: Annotated[int, typer.Option(help="Total optimizer steps (a resumed run continues up to this).")] = 1000,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips per step per process.")] = 2,
     lr: Annotated[float | None, typer.Option(help="AdamW learning rate (default: tiny 1e-3, small 3e-4, base 1e-4).")] = None,
     warmup: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 0,
-    seed: Annotated[int, typer.Option(help="Same seed, same run: init, data order, noise.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same run: init, data order, noise.")] = 0,
     save_every: Annotated[int, typer.Option("--save-every", help="Checkpoint every N steps (and at the end).")] = 500,
     log_every: Annotated[int, typer.Option("--log-every", help="Log every N steps.")] = 10,
     keep: Annotated[int, typer.Option(help="Checkpoints to keep.")] = 3,
@@ -402,23 +515,36 @@ def train_cmd(
     top_k: Annotated[int | None, typer.Option("--top-k", help="hydra: compressed memory frames retrieved per query frame.")] = None,
     local_window: Annotated[int | None, typer.Option("--local-window", help="hydra: full-resolution frames around each query frame.")] = None,
     tokenizer_kernel: Annotated[str | None, typer.Option("--tokenizer-kernel", help="hydra: memory tokenizer kernel TxHxW in tokens (2x2x2, 1x4x4, 2x8x8).")] = None,
-    fov_k: Annotated[int | None, typer.Option("--fov-k", help="fov-retrieval: context frames kept.")] = None,
+    fov_k: Annotated[int | None, typer.Option("--fov-k", help="fov-retrieval: context frames added per query frame.")] = None,
+    ablate: Annotated[list[str] | None, typer.Option("--ablate", help="NAME=VALUE: leave the released method on one point (docs/HYDRA.md), e.g. affinity=per-head; repeatable.")] = None,
+    cfg_scale: Annotated[float | None, typer.Option("--cfg-scale", help="Classifier-free guidance scale at sampling when text is on (default 5.0; 1 = off).")] = None,
+    backbone: Annotated[str, typer.Option(help="none or wan2.1-t2v-1.3b (fine-tune a local diffusers WanTransformer3DModel, --weights).")] = "none",
+    weights: Annotated[Path | None, typer.Option(help="Local diffusers WanTransformer3DModel folder for --backbone.")] = None,
+    trainable: Annotated[str, typer.Option(help="auto (the release's set with a backbone: self-attention, cameras, projector; else all), released or all.")] = "auto",
 ) -> None:
     """Train a HyDRA model or a baseline on an hmworld dataset (multi-GPU: torchrun --nproc_per_node N -m hmworld train …)."""
-    from hmworld.hydra.config import model_config, parse_kernel, parse_size
+    from hmworld.hydra.cache import cache_overrides
+    from hmworld.hydra.config import model_config, parse_ablations, parse_kernel, parse_size
     from hmworld.hydra.train import TrainOptions, train
 
-    cfg = model_config(
-        config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
-        frame_size=parse_size(size) if size else None, top_k=top_k, local_window=local_window,
-        tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel else None, fov_k=fov_k,
+    check_dir(out, "run folder")
+    if (data is None) == (cache is None):
+        raise UserError("give one of --data DATASET or --cache CACHE")
+    fields = dict(
+        latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
+        frame_size=parse_size(size) if size is not None else None, top_k=top_k, local_window=local_window,
+        tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel is not None else None, fov_k=fov_k,
+        cfg_scale=cfg_scale, **parse_ablations(ablate),
     )  # fmt: skip
+    if cache is not None:  # the cache fixes latent, VAE, frames, frame size and text
+        fields.update(cache_overrides(cache))
+    cfg = model_config(config, model, **fields)
     opts = TrainOptions(
         out=out, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
         log_every=log_every, keep=keep, grad_checkpoint=grad_checkpoint, workers=workers, device=device,
-        split=split, resume=resume,
+        split=split, resume=resume, backbone=backbone, weights=weights, trainable=trainable,
     )  # fmt: skip
-    train(data, cfg, opts, log=typer.echo)
+    train(cache if cache is not None else data, cfg, opts, log=typer.echo)
 
 
 @app.command("evaluate")
@@ -430,17 +556,24 @@ def evaluate_cmd(
     steps: Annotated[int | None, typer.Option(help="Euler sampling steps (default: the run's config).")] = None,
     max_clips: Annotated[int | None, typer.Option("--max-clips", help="Score at most this many clips.")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Clips generated at once.")] = 1,
-    seed: Annotated[int, typer.Option(help="Noise seed (the same for every run).")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Noise seed (the same for every run).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     lpips: Annotated[Path | None, typer.Option(help="Folder with alexnet-owt-7be5be79.pth and lpips' alex.pth.")] = None,
     clip: Annotated[Path | None, typer.Option(help="Local transformers CLIP folder for the subject-feature score.")] = None,
     samples: Annotated[int, typer.Option(help="Clips per run saved to OUT/samples as PNG (truth over generated).")] = 0,
+    dsc_clip: Annotated[Path | None, typer.Option("--dsc-clip", help="Local transformers CLIP folder (ViT-B/16 for the paper's numbers): adds DSC_con / DSC_tgt.")] = None,
+    dsc_boxes: Annotated[str, typer.Option("--dsc-boxes", help="release (boxes scaled as if CLIP saw the full frame, as eval_dsc.py does) or corrected (mapped through CLIP's centre crop).")] = "release",
+    text_encoder: Annotated[Path | None, typer.Option("--text-encoder", help="For runs trained with --cache on text embeddings: the text encoder folder the cache used.")] = None,
 ) -> None:
     """Generate target frames from context + cameras and print quality and subject-consistency per run."""
     from hmworld.hydra.evaluate import EvalOptions, evaluate
 
+    if out is not None:
+        check_dir(out, "evaluation folder")
+
     opts = EvalOptions(
         split=split, steps=steps, max_clips=max_clips, batch_size=batch_size, seed=seed, device=device,
-        lpips=lpips, clip=clip, out=out, samples=samples,
+        lpips=lpips, clip=clip, out=out, samples=samples, dsc_clip=dsc_clip, dsc_boxes=dsc_boxes,
+        text_encoder=text_encoder,
     )  # fmt: skip
     evaluate(run, data, opts, log=typer.echo)

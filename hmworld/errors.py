@@ -11,6 +11,13 @@ class UserError(ValueError):
     """Bad input from a user: message names the bad value and what is allowed."""
 
 
+class DamagedClip(UserError):
+    """A clip folder whose files cannot be read (truncated JSON, undecodable video, missing folder).
+
+    The message names the clip and the problem; stages skip it with --keep-going or stop.
+    """
+
+
 def check_choice(kind: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
     """Return `value` if it is one of `allowed`, else raise a one-line UserError."""
     if value not in allowed:

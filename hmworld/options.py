@@ -56,3 +56,10 @@ def positive(name: str, value: float) -> float:
     if not value > 0:
         raise UserError(f"{name} must be positive, got {value}")
     return value
+
+
+def at_least(name: str, value: int, low: int) -> int:
+    """An option that counts something (workers, rows): refuse values below `low`, naming the option."""
+    if value < low:
+        raise UserError(f"{name} must be at least {low}, got {value}")
+    return value

@@ -32,10 +32,10 @@ from hmworld.catalog.cameras import TRAJECTORIES, trajectory_c2w
 from hmworld.catalog.paths import mean_speed_multiplier, sample_path, unit_extent
 from hmworld.errors import UserError
 from hmworld.geometry import intrinsics
+from hmworld.plan_checks import MAX_SUBJECTS, refuse, row_problems, type_problems
 from hmworld.shot import Shot
 
 PLAN_FORMAT = 1
-MAX_SUBJECTS = 3
 SPEED_FIT = 0.75  # a path may span at most this fraction of the walkable area's short side
 GROUP_SPACING = 2.0  # metres between neighbours across the walking direction
 GROUP_STAGGER = 0.8  # and along it
@@ -169,6 +169,13 @@ def _draw_rows(
     return pa.table(cols, schema=SCHEMA)
 
 
+def check_seed(seed: int) -> int:
+    """Plan seeds feed numpy's SeedSequence, which takes non-negative integers only."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UserError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def _indices(kind: str, ids: Sequence[str] | None, catalog: Sequence[Any]) -> np.ndarray:
     all_ids = [c.id for c in catalog]
     if not ids:
@@ -191,6 +198,7 @@ def make_plan(
 ) -> pa.Table:
     """A random plan of `clips` rows, balanced over scenes, trajectories and placements."""
     settings = settings or PlanSettings()
+    check_seed(seed)
     if clips <= 0:
         raise UserError(f"clips must be positive, got {clips}")
     bad = [g for g in group_sizes if g not in (1, 2, 3)]
@@ -215,6 +223,7 @@ def make_plan(
 def full_plan(seed: int = 0, settings: PlanSettings | None = None) -> pa.Table:
     """The full design: every scene × trajectory × placement, with 25 random groups each (59,500 shots)."""
     settings = settings or PlanSettings()
+    check_seed(seed)
     rng = np.random.default_rng([seed, PLAN_FORMAT, 1])
     s, c, p, g = len(SCENE_LIST), len(TRAJECTORY_LIST), len(PLACEMENTS), FULL_GROUPS_PER_CELL
     grid = np.stack(np.meshgrid(np.arange(s), np.arange(c), np.arange(p), np.arange(g), indexing="ij"), -1)
@@ -242,7 +251,11 @@ def read_plan(path: str | Path) -> pa.Table:
     missing = [n for n in SCHEMA.names if n not in table.column_names]
     if missing:
         raise UserError(f"plan file {str(path)!r} lacks columns {', '.join(missing)}")
-    return table.select(SCHEMA.names)
+    table = table.select(SCHEMA.names)
+    problems = type_problems(table, SCHEMA)
+    if problems:
+        raise refuse(f"plan file {str(path)!r}", problems)
+    return table.cast(SCHEMA)
 
 
 def plan_rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -264,14 +277,10 @@ def summarize(table: pa.Table) -> dict[str, Any]:
 
 
 def validate_row(row: dict[str, Any]) -> None:
-    """A hand-written plan row must name known ids; say which one is wrong."""
-    if row["scene"] not in SCENES:
-        raise UserError(f"unknown scene {row['scene']!r} in plan row {row.get('clip_id')}")
-    for s in row["subjects"]:
-        if s not in SUBJECTS:
-            raise UserError(f"unknown subject {s!r} in plan row {row.get('clip_id')}")
-    if not 1 <= len(row["subjects"]) <= MAX_SUBJECTS:
-        raise UserError(f"group size {len(row['subjects'])} in plan row {row.get('clip_id')}; allowed: 1, 2, 3")
+    """A hand-written plan row must hold known ids and possible numbers; say which value is wrong."""
+    problems = row_problems(row)
+    if problems:
+        raise refuse(f"plan row {row.get('clip_id')!r}", problems)
 
 
 # --------------------------------------------------------------------------- materialise

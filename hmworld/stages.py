@@ -25,6 +25,7 @@ from hmworld.dataset.official_hmworld.importer import DEFAULT_HFOV_DEG, ImportRe
 from hmworld.dataset.official_hmworld.importer import import_hmworld as _import_clips
 from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.dataset.writer import PackageReport, package, sync_captions
+from hmworld.ray_cluster import RaySettings
 
 __all__ = [
     "CaptionResult", "FilterSummary", "ImportResult", "PackageReport", "caption", "export_hmworld", "filter_events",
@@ -48,6 +49,9 @@ def caption(
     batch_size: int = 8,
     overwrite: bool = False,
     progress: bool = False,
+    keep_going: bool = False,
+    executor: str = "local",
+    ray_settings: RaySettings | None = None,
 ) -> CaptionResult:
     """`hmworld caption`: caption every clip still without one; then, in a packaged dataset,
     switch the caption columns, info.json and the card to the new captions at once.
@@ -58,7 +62,7 @@ def caption(
     sweep_dataset_temporaries(dataset_dir)
     summary = caption_dataset(
         dataset_dir, captioner, settings or CaptionSettings(), batch_size=batch_size, overwrite=overwrite,
-        progress=progress,
+        progress=progress, keep_going=keep_going, executor=executor, ray_settings=ray_settings,
     )
     return CaptionResult(summary, sync_captions(dataset_dir))
 

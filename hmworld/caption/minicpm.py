@@ -217,6 +217,15 @@ def resolve_dtype(dtype: str, device: str) -> Any:
     return getattr(torch, dtype)
 
 
+def torchvision_works() -> bool:
+    """Whether torchvision imports here (PyPI's CUDA wheels do not next to a CPU-only torch)."""
+    try:
+        import torchvision  # noqa: F401
+    except Exception:  # ImportError, or RuntimeError from its C ops not matching this torch
+        return False
+    return True
+
+
 def _native_types() -> tuple[str, ...]:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
@@ -269,7 +278,14 @@ class NativeMiniCPMV(_MiniCPMBase):
 
         local = self.local
         try:
-            self.processor = AutoProcessor.from_pretrained(source, local_files_only=local)
+            if config.get("model_type") == "minicpmv4_6" and not torchvision_works():
+                from hmworld.caption import (
+                    minicpm_images,  # its video processor needs torchvision: image path
+                )
+
+                self.processor = minicpm_images.load(source, local_files_only=local)
+            else:
+                self.processor = AutoProcessor.from_pretrained(source, local_files_only=local)
         except ImportError as e:
             if "torchvision" in str(e).lower():
                 raise UserError(f"model {name or source!r} needs torchvision for its video processor; install the "

@@ -77,6 +77,8 @@ class CaptionSettings:
             raise UserError(f"max-new-tokens must be at least 1, got {self.max_new_tokens}")
         check_choice("dtype", self.dtype, DTYPES)
         check_device(self.device)
+        if self.model is not None and not self.model.strip():
+            raise UserError("model must not be empty; give a hub id or a local folder, or leave --model out")
         if self.prompt is not None:
             if not self.prompt.strip():
                 raise UserError("prompt must not be empty")

@@ -13,11 +13,14 @@ The work splits in two so it can be spread over machines later:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hmworld.caption.protocol import (
     DEFAULT_CAPTIONER,
@@ -35,7 +38,8 @@ from hmworld.clip import (
     read_clip,
     write_caption,
 )
-from hmworld.errors import UserError, check_choice
+from hmworld.errors import DamagedClip, UserError, check_choice
+from hmworld.ray_cluster import RaySettings, require_ray
 
 DEFAULT_BATCH_SIZE = 8
 
@@ -46,8 +50,12 @@ class CaptionSummary:
     captioned: int  # captions written by this run
     kept: int  # existing captions left alone
     empty: int  # clips the captioner returned no text for: left without a caption, retried next run
+    skipped: tuple[str, ...] = ()  # damaged clips left out with --keep-going, each "clip <id>: <problem>"
 
     def format(self, captioner: str) -> str:
+        return "\n".join([self._counts(captioner), *(f"skipped {p}" for p in self.skipped)])
+
+    def _counts(self, captioner: str) -> str:
         if not self.clips:
             return "no complete clips to caption (render some first)"
         if not self.captioned and not self.empty:
@@ -119,52 +127,85 @@ def caption_dataset(
     batch_size: int = DEFAULT_BATCH_SIZE,
     overwrite: bool = False,
     progress: bool = False,
+    keep_going: bool = False,
+    executor: str = "local",
+    ray_settings: RaySettings | None = None,
 ) -> CaptionSummary:
     """`hmworld caption`: caption every clip still without one, a batch at a time.
 
     `captioner` is a ready Captioner or a registry name; a name is only loaded
     (a model read into memory) when some clip still needs a caption.
+    `executor` "local" captions here; "ray" sends the batches through Ray Data
+    to a pool of captioner actors (hmworld.caption.ray_data), each writing its
+    batch's captions as the local loop does.
+    A damaged clip (unreadable clip.json or events.json) stops the run before
+    any captioning with a DamagedClip naming it, or is skipped with `keep_going`.
     """
     if batch_size < 1:
         raise UserError(f"batch-size must be at least 1, got {batch_size}")
     if isinstance(captioner, str):
         check_choice("captioner", captioner, captioner_names())
+    check_choice("executor", executor, ("local", "ray"))
     todo, kept = pending_clips(dataset_dir, overwrite)
+    todo, skipped = _readable(todo)
+    if skipped and not keep_going:
+        raise DamagedClip(f"{skipped[0]}; pass --keep-going to skip damaged clips")
     done = 0
-    if todo:
+    if todo and executor == "ray":
+        require_ray()  # before importing the Ray Data module, which needs it
+        from hmworld.caption.ray_data import caption_on_ray
+
+        with _bar(progress, captioner if isinstance(captioner, str) else captioner.id, len(todo)) as (bar, task):
+            done = caption_on_ray(todo, captioner, settings, write_batch, batch_size, ray_settings or RaySettings(),
+                                  on_batch=lambda n: bar.advance(task, n))
+    elif todo:
         worker = get_captioner(captioner, settings) if isinstance(captioner, str) else captioner
         batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
         done = _run_batches(worker, batches, progress)
-    return CaptionSummary(len(todo) + len(kept), done, len(kept), len(todo) - done)
+    return CaptionSummary(len(todo) + len(kept) + len(skipped), done, len(kept), len(todo) - done, tuple(skipped))
+
+
+def _readable(clip_dirs: Sequence[Path]) -> tuple[list[Path], list[str]]:
+    """(clips whose clip.json and events.json read, one 'clip <id>: <problem>' per other clip)."""
+    ok, problems = [], []
+    for d in clip_dirs:
+        try:
+            load_clip_input(d, 0)
+        except UserError as e:
+            problems.append(str(e) if isinstance(e, DamagedClip) else f"clip {d.name}: {e}")
+        else:
+            ok.append(d)
+    return ok, problems
+
+
+@contextmanager
+def _bar(progress: bool, name: str, total: int) -> Iterator[tuple[Any, Any]]:
+    """A rich progress bar over `total` clips (drawn only when `progress`)."""
+    columns = (TextColumn(f"captioning ({name})"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        yield bar, bar.add_task("caption", total=total)
 
 
 def _run_batches(captioner: Captioner, batches: Sequence[Sequence[Path]], progress: bool) -> int:
     """Caption and write batch after batch; returns how many captions were written."""
-    if not progress:
-        return sum(_run_batch(captioner, b) for b in batches)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
     done = 0
-    columns = (TextColumn(f"captioning ({captioner.id})"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns) as bar:
-        task = bar.add_task("caption", total=sum(len(b) for b in batches))
+    with _bar(progress, captioner.id, sum(len(b) for b in batches)) as (bar, task):
         for batch in batches:
-            done += _run_batch(captioner, batch)
+            done += sum(write_batch(captioner, batch))
             bar.advance(task, len(batch))
     return done
 
 
-def _run_batch(captioner: Captioner, batch: Sequence[Path]) -> int:
-    """Caption and write one batch; returns how many captions were written (empty texts are not)."""
-    wrote = 0
+def write_batch(captioner: Captioner, batch: Sequence[Path]) -> list[bool]:
+    """Caption one batch and write each caption.json atomically; per clip, whether a caption was written.
+
+    An empty text is not written (the clip is retried next run). The one
+    per-batch step of both executors (local loop, Ray Data actors).
+    """
+    wrote = []
     for clip_dir, cap in caption_clips(captioner, batch):
-        if cap.caption.strip():
+        ok = bool(cap.caption.strip())
+        if ok:
             write_caption(clip_dir, cap)
-            wrote += 1
+        wrote.append(ok)
     return wrote

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from hmworld.clip import CLIP_JSON
 from hmworld.dataset.arrays import fixed_numpy, ragged_numpy
 from hmworld.dataset.checks import check_instances, decode_video, probe_video
+from hmworld.dataset.consistency import ROW_COLUMNS, row_problems
 from hmworld.dataset.schema import MAX_SUBJECTS, table_schema
 from hmworld.dataset.tables import (
     CARD,
@@ -61,16 +62,17 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool]) -> list[str]:
-    root, clip_id, video, instances, frames, width, height, n, deep = args
+def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict]) -> list[str]:
+    root, clip_id, video, instances, frames, width, height, n, deep, row = args
     out = []
     folder = root / "clips" / clip_id
-    if not (folder / CLIP_JSON).is_file():
+    missing = not (folder / CLIP_JSON).is_file()
+    if missing:
         out.append(f"{folder}: clip folder or its {CLIP_JSON} is missing")
     look = decode_video if deep else probe_video
     out += look(root / video, frames, width, height)
     out += check_instances(root / instances, frames, width, height, n, deep)
-    return out
+    return out if missing else out + row_problems(root, row, deep and not out)
 
 
 def _check_rows(table: pa.Table, split: str, info: dict) -> list[Problem]:
@@ -113,6 +115,9 @@ def _check_rows(table: pa.Table, split: str, info: dict) -> list[Problem]:
     pairs = table.column("pairs").to_pylist()
     n_pairs = table.column("n_pairs").to_pylist()
     frames = table.column("frames").to_pylist()
+    passed = table.column("passed").to_pylist()
+    width, height = table.column("width").to_pylist(), table.column("height").to_pylist()
+    visible = table.column("visible_pixels").to_pylist()
     for i, cid in enumerate(ids):
         for e in events[i] or []:
             if not (0 <= e["subject"] < n_sub[i] and 0 <= e["frame"] < frames[i] and e["kind"] in EVENT_KINDS):
@@ -125,6 +130,13 @@ def _check_rows(table: pa.Table, split: str, info: dict) -> list[Problem]:
                 break
         if n_pairs[i] != len(pairs[i] or []):
             problems.append(Problem(cid, f"n_pairs is {n_pairs[i]} but {len(pairs[i] or [])} pairs are listed"))
+        if passed[i] and not pairs[i]:
+            problems.append(Problem(cid, "passed is true, but the clip has no exit-entry pair"))
+        area = width[i] * height[i]
+        top = max((max(v) for v in visible[i] or [] if v), default=0)
+        if top > area:
+            problems.append(Problem(cid, f"visible_pixels holds {top}, more than the {width[i]}x{height[i]} = "
+                                         f"{area} pixels of a frame"))
     return problems
 
 
@@ -170,12 +182,13 @@ def validate(
                 continue
             problems += _check_rows(table, split, info)
             d = table.select(["clip_id", "video_path", "instances_path", "frames", "width", "height", "subjects"])
-            for row in d.to_pylist():
+            full = table.select(list(ROW_COLUMNS)).to_pylist()
+            for row, whole in zip(d.to_pylist(), full, strict=True):
                 if row["clip_id"] in seen:
                     problems.append(Problem(row["clip_id"], f"clip id appears twice ({seen[row['clip_id']]}, {path.name})"))
                 seen[row["clip_id"]] = path.name
                 jobs.append((root, row["clip_id"], row["video_path"], row["instances_path"], row["frames"],
-                             row["width"], row["height"], len(row["subjects"]), not quick))
+                             row["width"], row["height"], len(row["subjects"]), not quick, whole))
     stated = (info.get("counts") or {}).get("splits", {})
     for split, n in counts.items():
         if stated and stated.get(split) != n:

@@ -81,6 +81,15 @@ def render_each(backend: Backend, items: Sequence[tuple[Shot, Path]]) -> Iterato
         yield ShotResult(shot.clip_id, shot.frames, time.perf_counter() - start)
 
 
+def keeps_session(backend: Backend) -> bool:
+    """Whether the backend holds a costly session (an editor) that a pool of long-lived workers should keep.
+
+    Declared by the class attribute `session = True` (ue5); without it a
+    backend is cheap to start per clip (builtin).
+    """
+    return bool(getattr(backend, "session", False))
+
+
 def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:
     """The `backend` block of clip.json: name, version and the options that shaped the pixels."""
     return {"name": backend.name, "version": backend.version, **extra}

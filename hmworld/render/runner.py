@@ -9,21 +9,31 @@ leaves nothing that looks complete but is not.
 
 from __future__ import annotations
 
-import json
-import multiprocessing as mp
-import os
 import shutil
-import signal
-import tempfile
+import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hmworld.clip import CLIP_JSON, CLIPS_DIR, clip_dir, is_complete
-from hmworld.errors import UserError
-from hmworld.render.base import ShotResult
+from hmworld.clip import (
+    CLIP_JSON,
+    CLIPS_DIR,
+    INSTANCES_FILE,
+    VIDEO_FILE,
+    clip_dir,
+    is_complete,
+    read_clip,
+)
+from hmworld.errors import DamagedClip, UserError, check_choice
+from hmworld.outputs import check_dir, with_path
+from hmworld.plan_checks import check_rows
+from hmworld.ray_cluster import RaySettings, require_ray
+from hmworld.render.base import ShotResult, keeps_session
+from hmworld.render.executors import DEFAULT_EXECUTOR, EXECUTORS
+from hmworld.render.executors.local import run_local
+from hmworld.render.executors.unit import RenderJob
 
 _SIZE_KEYS = ("width", "height", "frames", "fps")
 
@@ -39,6 +49,7 @@ class RunSummary:
     seconds: float
     clip_ids: tuple[str, ...] = field(default=())
     failed: tuple[tuple[str, str], ...] = field(default=())  # (clip_id, last line of its error)
+    busy_s: float = 0.0  # seconds the workers spent inside the backend on the rendered clips, summed
 
     @property
     def fps(self) -> float:
@@ -61,27 +72,33 @@ class RunSummary:
 def check_output_dir(out: str | Path) -> Path:
     """Create OUT/clips and prove we can write there; a one-line UserError if not."""
     out = Path(out)
-    try:
-        (out / CLIPS_DIR).mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out / CLIPS_DIR, prefix=".write-test-"):
-            pass
-    except OSError as e:
-        raise UserError(f"cannot write to output folder {str(out)!r}: {e.strerror or e}") from None
+    check_dir(out)
+    check_dir(out / CLIPS_DIR)
     return out
 
 
-def _check_complete_matches(path: Path, row: dict[str, Any]) -> None:
-    """A complete clip rendered with other settings must not be silently taken as this one."""
-    with open(path / CLIP_JSON, encoding="utf-8") as f:
-        shot = json.load(f)["shot"]
-    diff = [k for k in _SIZE_KEYS if int(shot[k]) != int(row[k])]
-    if diff:
-        had = "x".join(str(shot[k]) for k in _SIZE_KEYS[:2]) + f", {shot['frames']} frames at {shot['fps']} fps"
+def _complete_problem(path: Path, row: dict[str, Any]) -> str | None:
+    """Why a folder with clip.json is not a usable complete clip (damaged files), or None when it is.
+
+    A complete clip rendered with other settings must not be silently taken as
+    this one: that is a UserError, not a damaged clip.
+    """
+    try:
+        shot = read_clip(path).shot
+    except DamagedClip as e:
+        return str(e)
+    missing = [n for n in (VIDEO_FILE, INSTANCES_FILE) if not (path / n).is_file()]
+    if missing:
+        return f"clip {path.name}: {', '.join(missing)} missing beside {CLIP_JSON}"
+    had_size = (shot.width, shot.height, shot.frames, shot.fps)
+    if had_size != tuple(int(row[k]) for k in _SIZE_KEYS):
+        had = f"{shot.width}x{shot.height}, {shot.frames} frames at {shot.fps} fps"
         want = "x".join(str(row[k]) for k in _SIZE_KEYS[:2]) + f", {row['frames']} frames at {row['fps']} fps"
         raise UserError(
             f"clip {row['clip_id']!r} in {str(path.parent)!r} was rendered as {had}, but {want} was asked; "
             "use another --out folder or delete that clip"
         )
+    return None
 
 
 def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, Any]], int, int]:
@@ -96,9 +113,11 @@ def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, 
         seen.add(cid)
         path = clip_dir(out, cid)
         if is_complete(path):
-            _check_complete_matches(path, row)
-            skipped += 1
-            continue
+            problem = _complete_problem(path, row)
+            if problem is None:
+                skipped += 1
+                continue
+            print(f"redoing {problem}", file=sys.stderr)  # a damaged "complete" clip is rendered again
         if path.exists():
             shutil.rmtree(path)
             redone += 1
@@ -106,34 +125,14 @@ def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, 
     return todo, skipped, redone
 
 
-# --------------------------------------------------------------------------- workers
+def _execute(executor: str, units: list[list[dict[str, Any]]], job: RenderJob, workers: int,
+             ray_settings: RaySettings | None, session: bool) -> Iterator[ShotResult]:
+    if executor == "local":
+        return run_local(units, job, workers)
+    require_ray()  # before importing the Ray executor, whose module needs it
+    from hmworld.render.executors.ray import run_ray
 
-_STATE: dict[str, Any] = {}
-
-
-def _init_worker(backend_name: str, options: dict[str, Any], out: str, threads: int | None) -> None:
-    """Per process: ignore Ctrl-C (the parent stops us), share the cores, make the backend once."""
-    if threads is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        import numba
-
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    from hmworld.render import get_backend
-
-    _STATE["backend"] = get_backend(backend_name, **options)
-    _STATE["out"] = Path(out)
-
-
-def _render_unit(rows: list[dict[str, Any]]) -> list[ShotResult]:
-    """Render one work unit (up to the backend's batch_size rows) in this worker's backend.
-
-    A failure of one clip comes back as its ShotResult's traceback; a
-    UserError (bad setup: a missing asset, say) still stops the whole run.
-    """
-    from hmworld.plan import materialise
-
-    items = [(shot, clip_dir(_STATE["out"], shot.clip_id)) for shot in map(materialise, rows)]
-    return list(_STATE["backend"].render_batch(items))
+    return run_ray(units, job, ray_settings or RaySettings(), session)
 
 
 def work_units(todo: Sequence[dict[str, Any]], batch_size: int, workers: int) -> list[list[dict[str, Any]]]:
@@ -147,30 +146,6 @@ def work_units(todo: Sequence[dict[str, Any]], batch_size: int, workers: int) ->
     return [list(todo[i:i + size]) for i in range(0, len(todo), size)]
 
 
-def _run(todo: list[dict[str, Any]], backend: str, options: dict[str, Any], out: Path, workers: int) -> Iterator[ShotResult]:
-    if workers <= 1 or len(todo) <= 1:
-        from hmworld.plan import materialise
-
-        _init_worker(backend, options, str(out), None)
-        for unit in work_units(todo, _STATE["backend"].batch_size, 1):
-            items = [(shot, clip_dir(out, shot.clip_id)) for shot in map(materialise, unit)]
-            yield from _STATE["backend"].render_batch(items)  # each clip as soon as it is done
-        return
-    from hmworld.render import get_backend
-
-    units = work_units(todo, get_backend(backend, **options).batch_size, workers)
-    n = min(workers, len(units))
-    threads = max(1, (os.cpu_count() or 1) // n)
-    pool = mp.get_context("spawn").Pool(n, initializer=_init_worker, initargs=(backend, options, str(out), threads))
-    try:
-        for results in pool.imap_unordered(_render_unit, units, chunksize=1):
-            yield from results
-        pool.close()
-        pool.join()
-    finally:
-        pool.terminate()  # on error or Ctrl-C: stop clips in flight; their folders lack clip.json
-
-
 def render_rows(
     rows: Sequence[dict[str, Any]],
     out: str | Path,
@@ -178,18 +153,25 @@ def render_rows(
     workers: int = 1,
     progress: bool = True,
     backend_options: dict[str, Any] | None = None,
+    executor: str = DEFAULT_EXECUTOR,
+    ray_settings: RaySettings | None = None,
 ) -> RunSummary:
-    """Render plan rows (hmworld.plan) into OUT/clips/<clip_id>/, skipping complete clips."""
-    from hmworld.plan import validate_row
+    """Render plan rows (hmworld.plan) into OUT/clips/<clip_id>/, skipping complete clips.
+
+    `executor` "local" renders with `workers` processes here; "ray" on a Ray
+    cluster (`ray_settings`: hmworld.render.executors.ray.RaySettings, None for
+    a local Ray with defaults). Either way the rows are grouped into units of
+    the backend's `batch_size` and every clip is reported as it finishes.
+    """
     from hmworld.render import backend_names
 
     if workers < 1:
         raise UserError(f"workers must be at least 1, got {workers}")
-    from hmworld.errors import check_choice
-
     check_choice("backend", backend, backend_names())
-    for row in rows:
-        validate_row(row)
+    check_choice("executor", executor, EXECUTORS)
+    if not rows:
+        raise UserError("nothing to render: the plan has no rows")
+    check_rows(rows)
     out = check_output_dir(out)
     todo, skipped, redone = sort_out(rows, out)
     start = time.perf_counter()
@@ -197,12 +179,18 @@ def render_rows(
     done: list[str] = []
     bar = _progress(progress, len(todo))
     failed: list[tuple[str, str]] = []
+    busy = 0.0
     with bar as p:
         task = p.add_task("rendering", total=len(todo), fps="-")
-        for result in _run(todo, backend, dict(backend_options or {}), out, workers):
-            clip_id, n, error = result.clip_id, result.frames, result.error
+        job = RenderJob(backend, str(out), dict(backend_options or {}))
+        probe = job.make_backend()  # cheap: backends start sessions and compile kernels on first use
+        slots = workers if executor == "local" else (ray_settings.actors if ray_settings and ray_settings.actors else 1)
+        units = work_units(todo, probe.batch_size, slots) if todo else []
+        results = _execute(executor, units, job, workers, ray_settings, keeps_session(probe))
+        for clip_id, n, took, error in (astuple(r) for r in results):
             if error is None:
                 frames += n
+                busy += took
                 done.append(clip_id)
             else:
                 failed.append((clip_id, error.strip().splitlines()[-1]))
@@ -210,7 +198,7 @@ def render_rows(
             rate = frames / max(time.perf_counter() - start, 1e-9)
             p.update(task, advance=1, fps=f"{rate:.1f}")
     return RunSummary(out, len({str(r["clip_id"]) for r in rows}), len(done), skipped, redone, frames,
-                      time.perf_counter() - start, tuple(done), tuple(failed))
+                      time.perf_counter() - start, tuple(done), tuple(failed), busy)
 
 
 FAILURE_LOG = "render_errors.log"
@@ -218,8 +206,11 @@ FAILURE_LOG = "render_errors.log"
 
 def _log_failure(out: Path, clip_id: str, error: str) -> None:
     """Keep the whole traceback for whoever debugs it; the user sees one line per clip."""
-    with open(out / FAILURE_LOG, "a", encoding="utf-8") as f:
-        f.write(f"=== {clip_id} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n{error}\n")
+    try:
+        with open(out / FAILURE_LOG, "a", encoding="utf-8") as f:
+            f.write(f"=== {clip_id} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n{error}\n")
+    except OSError as e:  # a full disk fails the write or the close without naming the file
+        raise with_path(e, out / FAILURE_LOG) from None
 
 
 def _progress(enabled: bool, total: int):
@@ -268,19 +259,23 @@ def select_rows(
             raise UserError("nothing to render: give --scene NAME (a fresh plan) or --plan FILE (a manifest)")
         width, height = size or (plan.PlanSettings.width, plan.PlanSettings.height)
         settings = plan.PlanSettings(
-            frames=frames or plan.PlanSettings.frames, fps=fps or plan.PlanSettings.fps, width=width, height=height
+            frames=plan.PlanSettings.frames if frames is None else frames,
+            fps=plan.PlanSettings.fps if fps is None else fps,
+            width=width, height=height,
         )
-        return plan.plan_rows(plan.make_plan(scenes=[scene], clips=clips or 8, seed=seed, settings=settings))
+        return plan.plan_rows(plan.make_plan(scenes=[scene], clips=8 if clips is None else clips, seed=seed,
+                                             settings=settings))
     rows = plan.plan_rows(plan.read_plan(plan_file))
+    if not rows:
+        raise UserError(f"plan file {str(plan_file)!r} has no rows; nothing to render")
     if scene is not None:
         from hmworld.catalog import SCENES
-        from hmworld.errors import check_choice
 
         check_choice("scene", scene, list(SCENES))
         rows = [r for r in rows if r["scene"] == scene]
         if not rows:
             raise UserError(f"plan file {str(plan_file)!r} has no rows for scene {scene!r}")
-    rows = rows[:clips] if clips else rows
+    rows = rows[:clips] if clips is not None else rows
     over: dict[str, int] = {}
     if frames is not None:
         over["frames"] = frames
@@ -291,4 +286,5 @@ def select_rows(
     if over:
         plan.PlanSettings(**{k: over.get(k, getattr(plan.PlanSettings, k)) for k in _SIZE_KEYS})  # validates
         rows = [{**r, **over} for r in rows]
+    check_rows(rows, f"plan file {str(plan_file)!r}")
     return rows

@@ -600,6 +600,7 @@ class Ue5Backend:
 
     name = "ue5"
     version = UE5_BACKEND_VERSION
+    session = True  # an editor per worker: Ray runs it on long-lived actors (hmworld.render.executors.ray)
 
     def __init__(self, **options: Any) -> None:
         known = ("config", "ue_project", "ue_assets", "ue_editor", "ue_timeout", "ue_retries", "ue_batch", "work_dir",

@@ -130,13 +130,17 @@ MINICPM_SPECIALS = {
 
 
 def build_tiny_minicpmv46(out: Path) -> Path:
-    """A random MiniCPM-V 4.6 (native transformers classes; its video processor needs torchvision)."""
+    """A random MiniCPM-V 4.6 laid out as the released checkpoint (real transformers config/model classes).
+
+    The processor's parts are saved one by one (tokenizer + chat template,
+    preprocessor_config.json, video_preprocessor_config.json, processor_config.json):
+    assembling `MiniCPMV4_6Processor` itself needs torchvision, which this
+    CPU-only install does not have.
+    """
+    import json
+
     import torch
-    from transformers import (
-        MiniCPMV4_6Config,
-        MiniCPMV4_6ForConditionalGeneration,
-        MiniCPMV4_6Processor,
-    )
+    from transformers import MiniCPMV4_6Config, MiniCPMV4_6ForConditionalGeneration
     from transformers.models.minicpmv4_6.image_processing_pil_minicpmv4_6 import (
         MiniCPMV4_6ImageProcessorPil,
     )
@@ -146,9 +150,6 @@ def build_tiny_minicpmv46(out: Path) -> Path:
 
     tok, template = tiny_tokenizer(MINICPM_SPECIALS)
     sizes = {"scale_resolution": 56, "max_slice_nums": 1, "patch_size": 14}
-    processor = MiniCPMV4_6Processor(image_processor=MiniCPMV4_6ImageProcessorPil(**sizes),
-                                     video_processor=MiniCPMV4_6VideoProcessor(**sizes), tokenizer=tok,
-                                     chat_template=template)
     text = {"model_type": "qwen3_5_text", "vocab_size": len(tok), "hidden_size": 64, "head_dim": 16,
             "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
             "max_position_embeddings": 1024, "rope_parameters": {"type": "default", "rope_theta": 10000,
@@ -164,14 +165,9 @@ def build_tiny_minicpmv46(out: Path) -> Path:
                                video_token_id=tok.convert_tokens_to_ids("<|video_pad|>"))
     torch.manual_seed(0)
     MiniCPMV4_6ForConditionalGeneration(config).eval().save_pretrained(out)
-    processor.save_pretrained(out)
+    tok.chat_template = template
+    tok.save_pretrained(out)
+    MiniCPMV4_6ImageProcessorPil(**sizes).save_pretrained(out)
+    MiniCPMV4_6VideoProcessor(**sizes).save_pretrained(out)
+    (out / "processor_config.json").write_text(json.dumps({"processor_class": "MiniCPMV4_6Processor"}))
     return out
-
-
-def torchvision_works() -> bool:
-    """MiniCPM-V 4.6's video processor needs an importable torchvision (a CPU build here)."""
-    try:
-        import torchvision  # noqa: F401
-    except Exception:
-        return False
-    return True

@@ -23,7 +23,6 @@ from hmworld.errors import UserError
 from hmworld.geometry import (
     format_ue_rowvec_string,
     hmworld_raw_to_frames,
-    hydra_camera_tensor,
     hydra_official_pose,
     pad_stream,
     split_streams,
@@ -119,23 +118,25 @@ def test_export_default_layout_is_what_the_official_tools_read(packaged: Path, t
     np.testing.assert_allclose(loc, rec.shot.subject_pos[0] * [100, -100, 100], atol=1e-9)
 
 
-def test_official_raw_reader_on_an_exported_150_frame_clip(tmp_path: Path) -> None:
+@pytest.mark.parametrize("frames", [2, 30, 100, 150, 154])
+def test_the_release_reads_our_exported_cameras_as_our_columns(tmp_path: Path, frames: int) -> None:
     root = tmp_path / "ds"
-    shot = make_shots(1, frames=150, width=32, height=24, scenes=["park"], group_sizes=(1,))[0]
-    write_clip(root, shot, caption="a long clip")
+    shot = make_shots(1, frames=frames, width=32, height=24, scenes=["park"], group_sizes=(1,))[0]
+    write_clip(root, shot, caption="a clip")
     package(root, RULE)
     export_hmworld(root, tmp_path / "hmw", width=32, height=24)
     cam = json.loads((tmp_path / "hmw" / "sample1" / "camera.json").read_text())
-    assert sorted(map(int, cam)) == list(range(150))
-    got_cond, got_tgt = official_raw_camera(cam)
-    # what the official fix-up of a raw file means in our terms
-    want_cond, want_tgt = hydra_camera_tensor(*split_streams(hmworld_raw_to_frames(shot.c2w[:149])))
-    np.testing.assert_allclose(got_cond, want_cond, atol=1e-9)
-    np.testing.assert_allclose(got_tgt, want_tgt, atol=1e-9)
-    # the stream videos hold clip frames 0..74 and 75..149, padded 1 + 1
-    tgt = read_video(tmp_path / "hmw" / "sample1" / "tgt.mp4")
+    assert sorted(cam) == ["cond_cam", "tgt_cam"]
+    cond, tgt = (np.array([cam[k][str(i)] for i in range(77)], dtype=np.float32) for k in ("cond_cam", "tgt_cam"))
+    got_cond, got_tgt = official_relative(cond.astype(float), tgt.astype(float))
+    row = read_all(root).to_pylist()[0]
+    np.testing.assert_allclose(got_cond, np.array(row["hydra_cond_cam"]), atol=1e-5)
+    np.testing.assert_allclose(got_tgt, np.array(row["hydra_tgt_cam"]), atol=1e-5)
+    # the target stream video shows the clip's second half, padded like the cameras
+    tgt_video = read_video(tmp_path / "hmw" / "sample1" / "tgt.mp4")
     ours = read_video(clip_dir(root, shot.clip_id) / "rgb.mp4")
-    assert tgt.shape[0] == 77 and psnr(tgt[1:76], ours[75:]) > 30
+    pad = (77 - frames // 2) // 2
+    assert tgt_video.shape[0] == 77 and psnr(tgt_video[pad : pad + frames // 2], ours[frames // 2 :]) > 30
 
 
 def test_export_resumes_and_trims(packaged: Path, tmp_path: Path) -> None:

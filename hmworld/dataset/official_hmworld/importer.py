@@ -2,7 +2,7 @@
 
 Two layouts are read:
 - dataset: SRC/sample<i>/{cond.mp4, tgt.mp4, cond_mask.mp4, tgt_mask.mp4, camera.json,
-  character.json, check.json} + SRC/caption.txt (the k-th sample in numeric order has line k);
+  character.json, check.json} + SRC/caption.txt (sample<i> has line i, gaps in the numbering or not);
 - examples (the HyDRA release's examples/): SRC/<i>.mp4 (context stream only) + SRC/cam<i>.json
   (stream form) + SRC/caption.txt (line i); each becomes a 75-frame context-only clip whose
   target-stream poses ride along in shot.extra, so its HyDRA camera tensors stay exact.
@@ -41,6 +41,7 @@ from hmworld.dataset.official_hmworld.layout import (
     TGT_MASK_MP4,
     TGT_MP4,
     StreamLayout,
+    check_rigid,
     is_our_check,
     mask_ids,
     read_camera_json,
@@ -166,6 +167,10 @@ def import_sample(sample: Path, caption: str, out_root: Path, hfov_deg: float) -
     else:
         layouts = OFFICIAL_LAYOUT
     camera = read_camera_json(_read_json(sample / CAMERA_JSON), layouts, exact_raw=ours)
+    check_rigid(camera.c2w, f"{sample.name}/{CAMERA_JSON}")
+    missing = [name for name in (COND_MP4, TGT_MP4, COND_MASK_MP4, TGT_MASK_MP4) if not (sample / name).is_file()]
+    if missing:  # without masks the subjects' pixels would silently read as empty
+        raise ValueError(f"{sample.name}: {', '.join(missing)} missing; the dataset layout needs all four videos")
     cond, tgt = read_video(sample / COND_MP4), read_video(sample / TGT_MP4)
     if cond.shape[0] < layouts[0].pad_front + layouts[0].frames or tgt.shape[0] < layouts[1].pad_front + layouts[1].frames:
         raise ValueError(f"{sample}: streams have {cond.shape[0]} and {tgt.shape[0]} frames, "
@@ -175,13 +180,10 @@ def import_sample(sample: Path, caption: str, out_root: Path, hfov_deg: float) -
     if camera.c2w.shape[0] < t:
         raise ValueError(f"{sample}: camera.json gives {camera.c2w.shape[0]} frames, the videos {t}")
     c2w = camera.c2w[:t]
-    has_masks = (sample / COND_MASK_MP4).is_file() and (sample / TGT_MASK_MP4).is_file()
-    masks = None
-    if has_masks:
-        mc, mt = read_video(sample / COND_MASK_MP4), read_video(sample / TGT_MASK_MP4)
-        masks = np.concatenate([layouts[0].unpad(mc), layouts[1].unpad(mt)])
-        if masks.shape[:3] != (t, h, w):
-            raise ValueError(f"{sample}: masks are {list(masks.shape[:3])}, the videos {[t, h, w]}")
+    mc, mt = read_video(sample / COND_MASK_MP4), read_video(sample / TGT_MASK_MP4)
+    masks = np.concatenate([layouts[0].unpad(mc), layouts[1].unpad(mt)])
+    if masks.shape[:3] != (t, h, w):
+        raise ValueError(f"{sample}: masks are {list(masks.shape[:3])}, the videos {[t, h, w]}")
     chars = read_character_json(_read_json(sample / CHARACTER_JSON), t) if ours else None
     if chars is not None:
         subj = _Subjects(
@@ -191,9 +193,9 @@ def import_sample(sample: Path, caption: str, out_root: Path, hfov_deg: float) -
               for k in ("pos", "heading", "speed", "phase")),
         )
     else:
-        subj = _unknown_subjects(1 if masks is not None and mask_ids(masks, 1).any() else 0, t)
+        subj = _unknown_subjects(1 if mask_ids(masks, 1).any() else 0, t)
     n = len(subj.ids)
-    ids = mask_ids(masks, n, MASK_LEVELS if ours else None) if masks is not None else np.zeros((t, h, w), np.uint8)
+    ids = mask_ids(masks, n, MASK_LEVELS if ours else None)
     counted = np.stack([(ids == k + 1).reshape(t, -1).sum(1) for k in range(n)]) if n else np.zeros((0, t), np.int64)
     if ours and [check.get("width"), check.get("height")] == [w, h] and check.get("visible_pixels") is not None:
         vis = np.asarray(check["visible_pixels"], np.int64).reshape(n, t)
@@ -228,6 +230,7 @@ def import_example(number: int, src: Path, caption: str, out_root: Path, hfov_de
     camera = read_camera_json(_read_json(src / f"cam{number}.json"), OFFICIAL_LAYOUT, exact_raw=False)
     if camera.cond is None or camera.tgt is None:
         raise ValueError(f"{src / f'cam{number}.json'}: expected the stream form (cond_cam, tgt_cam)")
+    check_rigid(np.concatenate([camera.cond, camera.tgt]), f"cam{number}.json")
     layout_c, layout_t = OFFICIAL_LAYOUT
     video = src / f"{number}.mp4"
     rgb = layout_c.unpad(read_video(video))
@@ -290,7 +293,7 @@ def import_hmworld(
     problems: list[Problem] = []
     kept = 0
     for k, (number, path) in enumerate(items):
-        line = (k if layout == "dataset" else number - 1)
+        line = number - 1  # caption line i belongs to sample<i> / <i>.mp4, whatever numbers are missing
         caption = captions[line] if 0 <= line < len(captions) else ""
         try:
             cid = _sample_clip_id(path, _read_json(path / CHECK_JSON)) if layout == "dataset" else _example_clip_id(number)

@@ -3,7 +3,8 @@
     OUT/caption.txt                      line i (1-based) is the caption of sample i
     OUT/sample<i>/cond.mp4, tgt.mp4      context / target streams, 77 frames each (75 + padding)
     OUT/sample<i>/cond_mask.mp4, tgt_mask.mp4   subjects red on black
-    OUT/sample<i>/camera.json            UE camera-to-world per clip frame, raw row-vector strings
+    OUT/sample<i>/camera.json            UE camera-to-world, stream form {"cond_cam": {"0".."76"}, "tgt_cam": …},
+                                         4×4 numbers padded as the videos (what the release's infer_hydra.py reads)
     OUT/sample<i>/character.json         subjects and their per-frame poses, UE units (our fields)
     OUT/sample<i>/check.json             exit/entry frames, events, states, stream layout (our fields)
 
@@ -26,6 +27,7 @@ from hmworld.geometry import (
     format_ue_rowvec_string,
     hmworld_raw_to_frames,
     parse_ue_rowvec_string,
+    split_streams,
     ue_c2w_to_world,
     ue_to_world_points,
     ue_yaw_deg_to_world_heading,
@@ -126,9 +128,45 @@ def mask_ids(rgb: np.ndarray, n_subjects: int, levels: tuple[int, ...] | None = 
 
 
 def camera_json(c2w: np.ndarray) -> dict[str, str]:
-    """Our c2w [T,4,4] → raw camera.json: key per clip frame, UE row-vector matrix string (cm)."""
+    """Our c2w [T,4,4] → raw camera.json: key per clip frame, UE row-vector matrix string (cm).
+
+    The raw form the full HM-World release stores; its readers take keys '0'..'148'
+    as a 150-frame clip, so `export` writes `camera_streams_json` instead.
+    """
     ue = world_c2w_to_ue(c2w)
     return {str(t): format_ue_rowvec_string(m) for t, m in enumerate(ue)}
+
+
+def camera_streams_json(c2w: np.ndarray) -> dict[str, dict[str, list[list[float]]]]:
+    """Our c2w [T,4,4] (T even) → stream-form camera.json: the two 77-frame streams, padded as the videos.
+
+    {"cond_cam": {"0".."76": 4×4 UE camera-to-world, cm, columns forward/right/up/translation}, "tgt_cam": …},
+    the form of the HyDRA release's examples: its `load_condition_json` turns this into exactly our
+    [20,12] `hydra_cond_cam` / `hydra_tgt_cam` for every clip length export accepts.
+    """
+    cond, tgt = split_streams(world_c2w_to_ue(c2w))
+    return {name: {str(i): m.tolist() for i, m in enumerate(stream)} for name, stream in (("cond_cam", cond),
+                                                                                          ("tgt_cam", tgt))}
+
+
+RIGID_TOLERANCE = 1e-3  # |RᵀR − I| and |det R − 1| of a camera rotation; real UE exports are off by ~1e-7
+
+
+def rigid_error(c2w: np.ndarray) -> np.ndarray:
+    """How far each pose's rotation [T,4,4] is from a rotation: max |RᵀR − I|, |det R − 1| per frame [T]."""
+    r = np.asarray(c2w, dtype=np.float64)[..., :3, :3]
+    gram = np.einsum("...ji,...jk->...ik", r, r) - np.eye(3)
+    return np.maximum(np.abs(gram).max(axis=(-2, -1)), np.abs(np.linalg.det(r) - 1.0))
+
+
+def check_rigid(c2w: np.ndarray, where: str) -> None:
+    """ValueError naming the first frame whose rotation is not rigid (scaled, sheared, mirrored)."""
+    err = rigid_error(c2w)
+    bad = np.flatnonzero(~(err <= RIGID_TOLERANCE))
+    if bad.size:
+        f = int(bad[0])
+        raise ValueError(f"{where}: frame {f} is not a rigid camera pose: its rotation is off a rotation by "
+                         f"{float(err[f]):.3g} (allowed {RIGID_TOLERANCE:g}); {bad.size} frame(s) like it")
 
 
 def _ue_matrix(value: Any) -> np.ndarray:
@@ -271,7 +309,7 @@ def check_json(
         "format": CHECK_FORMAT,
         "format_version": FORMAT_VERSION,
         **meta,
-        "camera_json": "raw form, one key per clip frame '0'..'frames-1' (official readers use '0'..'148')",
+        "camera_json": "stream form: cond_cam and tgt_cam, 77 UE 4x4 matrices each, padded as the videos (streams)",
         "streams": {"length": HYDRA_STREAM_LEN, "cond": layouts[0].to_dict(), "tgt": layouts[1].to_dict()},
         "mask_red_levels": list(MASK_LEVELS[:n]),
         "subjects": [{"index": k, "id": s, "instance_id": k + 1} for k, s in enumerate(subjects)],
