@@ -27,9 +27,9 @@ import time
 
 import numba
 import numpy as np
-from bench_render import catalog_shot  # tools/ is on the path when run as a script
 from numba import njit, prange
 
+from hmworld import plan
 from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.backend import concat_packed
 from hmworld.render.builtin.raycast import RenderOptions, SunSky, _batch, _images, pack, prepare
@@ -53,6 +53,13 @@ def _primary_only(width, height, cams, tile_starts, tile_items, pidx, geom, tile
                 hit = kn._primary(cam, i + 0.5, j + 0.5, starts[ti], starts[ti + 1],
                                   tile_items, pidx, geom)  # fmt: skip
                 out[b, j, i] = hit[0]
+
+
+def catalog_shot(scene: str, width: int, height: int, frames: int, seed: int = 0):
+    """The 3-subject plan row bench_render.py times, materialised at the given size."""
+    settings = plan.PlanSettings(frames=frames, fps=15, width=width, height=height)
+    rows = plan.plan_rows(plan.make_plan(scenes=[scene], clips=1, seed=seed, settings=settings, group_sizes=(3,)))
+    return plan.materialise(rows[0])
 
 
 def _cpu() -> float:
