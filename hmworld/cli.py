@@ -429,10 +429,39 @@ def import_hmworld_cmd(
         typer.echo(r.packaged.format())
 
 
+@app.command("encode")
+def encode_cmd(
+    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
+    vae: Annotated[Path, typer.Option("--vae", help="Local diffusers AutoencoderKLWan folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Cache folder (index.json + safetensors shards); resumed if it exists.")],
+    text_encoder: Annotated[Path | None, typer.Option("--text-encoder", help="Local transformers text encoder (UMT5EncoderModel for Wan): caption embeddings are cached too.")] = None,
+    config: Annotated[str, typer.Option("--config", help="Named size whose frames and frame size to encode at: tiny, small, base.")] = "base",
+    frames: Annotated[int | None, typer.Option(help="Frames sampled per clip (default: the config's).")] = None,
+    size: Annotated[str | None, typer.Option(help="Frame size WIDTHxHEIGHT (default: the config's).")] = None,
+    split: Annotated[str, typer.Option(help="Dataset split to encode.")] = "train",
+    text_len: Annotated[int, typer.Option("--text-len", help="Text tokens kept per caption (Wan: 512).")] = 512,
+    shard_clips: Annotated[int, typer.Option("--shard-clips", help="Clips per safetensors shard (the unit of resuming).")] = 16,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Precompute Wan VAE latents, cameras (and umT5 caption embeddings) once, for `train --cache`."""
+    from hmworld.hydra.cache import EncodeOptions, encode
+    from hmworld.hydra.config import model_config, parse_size
+    from hmworld.hydra.train import resolve_device
+
+    check_dir(out, "cache folder")
+    cfg = model_config(config, "hydra", latent="wan-vae", vae_path=str(vae), frames=frames,
+                       frame_size=parse_size(size) if size is not None else None)  # fmt: skip
+    opts = EncodeOptions(out=out, split=split, text_encoder=text_encoder, text_len=text_len, shard_clips=shard_clips,
+                         device=str(resolve_device(device)))  # fmt: skip
+    index = encode(data, cfg, opts, log=typer.echo)
+    typer.echo(f"{out}: {sum(len(s['clips']) for s in index['splits'].get(split, []))} {split} clip(s) cached")
+
+
 @app.command("train")
 def train_cmd(
-    data: Annotated[Path, typer.Option("--data", help="Packaged hmworld dataset folder.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder: run.json, checkpoints/, log.csv, tb/. Resumed if it holds checkpoints.")],
+    data: Annotated[Path | None, typer.Option("--data", help="Packaged hmworld dataset folder.")] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", help="A cache from `hmworld encode` instead of --data: no video decoding, no VAE, no text encoder.")] = None,
     model: Annotated[str, typer.Option("--model", help="hydra, full-context or fov-retrieval.")] = "hydra",
     config: Annotated[str, typer.Option("--config", help="Named size: tiny (CPU smoke run), small (one GPU), base (paper; needs --vae).")] = "tiny",
     steps: Annotated[int, typer.Option(help="Total optimizer steps (a resumed run continues up to this).")] = 1000,
@@ -456,25 +485,36 @@ def train_cmd(
     top_k: Annotated[int | None, typer.Option("--top-k", help="hydra: compressed memory frames retrieved per query frame.")] = None,
     local_window: Annotated[int | None, typer.Option("--local-window", help="hydra: full-resolution frames around each query frame.")] = None,
     tokenizer_kernel: Annotated[str | None, typer.Option("--tokenizer-kernel", help="hydra: memory tokenizer kernel TxHxW in tokens (2x2x2, 1x4x4, 2x8x8).")] = None,
-    fov_k: Annotated[int | None, typer.Option("--fov-k", help="fov-retrieval: context frames kept.")] = None,
+    fov_k: Annotated[int | None, typer.Option("--fov-k", help="fov-retrieval: context frames added per query frame.")] = None,
+    ablate: Annotated[list[str] | None, typer.Option("--ablate", help="NAME=VALUE: leave the released method on one point (docs/HYDRA.md), e.g. affinity=per-head; repeatable.")] = None,
+    cfg_scale: Annotated[float | None, typer.Option("--cfg-scale", help="Classifier-free guidance scale at sampling when text is on (default 5.0; 1 = off).")] = None,
+    backbone: Annotated[str, typer.Option(help="none or wan2.1-t2v-1.3b (fine-tune a local diffusers WanTransformer3DModel, --weights).")] = "none",
+    weights: Annotated[Path | None, typer.Option(help="Local diffusers WanTransformer3DModel folder for --backbone.")] = None,
+    trainable: Annotated[str, typer.Option(help="auto (the release's set with a backbone: self-attention, cameras, projector; else all), released or all.")] = "auto",
 ) -> None:
     """Train a HyDRA model or a baseline on an hmworld dataset (multi-GPU: torchrun --nproc_per_node N -m hmworld train …)."""
-    from hmworld.hydra.config import model_config, parse_kernel, parse_size
+    from hmworld.hydra.cache import cache_overrides
+    from hmworld.hydra.config import model_config, parse_ablations, parse_kernel, parse_size
     from hmworld.hydra.train import TrainOptions, train
 
     check_dir(out, "run folder")
-
-    cfg = model_config(
-        config, model, latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
+    if (data is None) == (cache is None):
+        raise UserError("give one of --data DATASET or --cache CACHE")
+    fields = dict(
+        latent=latent, vae_path=str(vae) if vae else None, text=text, frames=frames,
         frame_size=parse_size(size) if size is not None else None, top_k=top_k, local_window=local_window,
         tokenizer_kernel=parse_kernel(tokenizer_kernel) if tokenizer_kernel is not None else None, fov_k=fov_k,
+        cfg_scale=cfg_scale, **parse_ablations(ablate),
     )  # fmt: skip
+    if cache is not None:  # the cache fixes latent, VAE, frames, frame size and text
+        fields.update(cache_overrides(cache))
+    cfg = model_config(config, model, **fields)
     opts = TrainOptions(
         out=out, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
         log_every=log_every, keep=keep, grad_checkpoint=grad_checkpoint, workers=workers, device=device,
-        split=split, resume=resume,
+        split=split, resume=resume, backbone=backbone, weights=weights, trainable=trainable,
     )  # fmt: skip
-    train(data, cfg, opts, log=typer.echo)
+    train(cache if cache is not None else data, cfg, opts, log=typer.echo)
 
 
 @app.command("evaluate")
@@ -491,6 +531,9 @@ def evaluate_cmd(
     lpips: Annotated[Path | None, typer.Option(help="Folder with alexnet-owt-7be5be79.pth and lpips' alex.pth.")] = None,
     clip: Annotated[Path | None, typer.Option(help="Local transformers CLIP folder for the subject-feature score.")] = None,
     samples: Annotated[int, typer.Option(help="Clips per run saved to OUT/samples as PNG (truth over generated).")] = 0,
+    dsc_clip: Annotated[Path | None, typer.Option("--dsc-clip", help="Local transformers CLIP folder (ViT-B/16 for the paper's numbers): adds DSC_con / DSC_tgt.")] = None,
+    dsc_boxes: Annotated[str, typer.Option("--dsc-boxes", help="release (boxes scaled as if CLIP saw the full frame, as eval_dsc.py does) or corrected (mapped through CLIP's centre crop).")] = "release",
+    text_encoder: Annotated[Path | None, typer.Option("--text-encoder", help="For runs trained with --cache on text embeddings: the text encoder folder the cache used.")] = None,
 ) -> None:
     """Generate target frames from context + cameras and print quality and subject-consistency per run."""
     from hmworld.hydra.evaluate import EvalOptions, evaluate
@@ -500,6 +543,7 @@ def evaluate_cmd(
 
     opts = EvalOptions(
         split=split, steps=steps, max_clips=max_clips, batch_size=batch_size, seed=seed, device=device,
-        lpips=lpips, clip=clip, out=out, samples=samples,
+        lpips=lpips, clip=clip, out=out, samples=samples, dsc_clip=dsc_clip, dsc_boxes=dsc_boxes,
+        text_encoder=text_encoder,
     )  # fmt: skip
     evaluate(run, data, opts, log=typer.echo)

@@ -2,11 +2,13 @@
 
 CPU: optimizer steps per second and peak resident memory of the `tiny`
 config in each mode (batch 2, the real training step: latents, cameras,
-fov selection, flow loss, backward, AdamW), and how retrieval attention's
-time grows with clip length next to full attention.
-GPU (when CUDA is present): `small` and `base` step time in bf16, peak GPU
-memory, FLOPs per step counted by torch's FlopCounterMode, and model FLOPs
-utilisation against the GPU's dense bf16 peak.
+fov selection, flow loss, backward, AdamW), how retrieval attention's time
+grows with clip length next to full attention, and cached vs uncached
+training on Wan VAE latents (a tiny random AutoencoderKLWan: uncached runs
+the VAE every step, cached reads `hmworld encode`'s safetensors shards).
+GPU (when CUDA is present): `small` and `base` step time in bf16, tokens per
+second, peak GPU memory, FLOPs per step counted by torch's FlopCounterMode,
+and model FLOPs utilisation against the GPU's dense bf16 peak.
 
     .venv/bin/python tools/bench_train.py [--steps 20] [--threads N] [--peak-tflops 989]
 
@@ -19,13 +21,22 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data._utils.collate import default_collate
 
 from hmworld import geometry
-from hmworld.hydra.attention import retrieval_attention
+from hmworld.hydra.attention import (
+    gathered_attention,
+    per_head_affinity,
+    select_memory,
+    window_indices,
+)
+from hmworld.hydra.cache import CacheDataset, EncodeOptions, encode, prepare_cached
 from hmworld.hydra.config import model_config
 from hmworld.hydra.latent import make_codec
 from hmworld.hydra.model import HydraDiT
@@ -65,7 +76,7 @@ def bench_cpu(steps: int) -> dict[str, dict[str, float]]:
 
         def step(i: int, cfg=cfg, codec=codec, model=model, opt=opt, batch=batch) -> None:
             prep = prepare_batch(batch, codec, cfg, device)
-            loss = training_loss(model, prep, torch.Generator().manual_seed(i), cfg.shift)
+            loss = training_loss(model, prep, torch.Generator().manual_seed(i), cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -102,14 +113,77 @@ def bench_attention_scaling(frames_list=(16, 64, 128), S=64, H=4, d=32, top_k=4,
                 fn()
             return 1e3 * (time.perf_counter() - t0) / 3
 
+        def retrieval(q=q, k=k, v=v, mk=mk, mv=mv, n=n):
+            selected, valid = select_memory(per_head_affinity(q, mk), top_k)
+            return gathered_attention(q, k, v, window_indices(n, window), mk, mv, selected, valid)
+
         with torch.no_grad():
-            t_ret = timed(lambda q=q, k=k, v=v, mk=mk, mv=mv: retrieval_attention(q, k, v, mk, mv, top_k, window))
+            t_ret = timed(retrieval)
             t_full = timed(lambda q=q, k=k, v=v: torch.nn.functional.scaled_dot_product_attention(
                 q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3)))  # fmt: skip
         keys_ret = window * S + top_k * (S // 4)
         out[str(n)] = {"retrieval_ms": t_ret, "full_ms": t_full, "keys_per_query_retrieval": keys_ret, "keys_per_query_full": n * S}
         print(f"attention F={n:4d} frames × {S} tokens: retrieval {t_ret:8.2f} ms ({keys_ret} keys/query), "
               f"full {t_full:8.2f} ms ({n * S} keys/query)")  # fmt: skip
+    return out
+
+
+class RandomClips(torch.utils.data.Dataset):
+    """`n` random clips in the sample contract (one dict per clip)."""
+
+    def __init__(self, n: int, frames: int, size: tuple[int, int]) -> None:
+        self.batch = contract_batch(n, frames, size)
+
+    def __len__(self) -> int:
+        return self.batch["video"].shape[0]
+
+    def __getitem__(self, i: int) -> dict:
+        return {k: v[i] for k, v in self.batch.items()} | {"clip_id": f"c{i}"}
+
+
+def bench_cache(steps: int) -> dict[str, float]:
+    """Steps/s of tiny hydra on Wan VAE latents: VAE every step (uncached) vs `hmworld encode`'s cache."""
+    import diffusers
+
+    device = torch.device("cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.manual_seed(0)
+        vae = diffusers.AutoencoderKLWan(base_dim=16, z_dim=16, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
+                                         temperal_downsample=[False, True, True])  # fmt: skip
+        vae.save_pretrained(Path(tmp) / "vae")
+        cfg = model_config("tiny", "hydra", latent="wan-vae", vae_path=str(Path(tmp) / "vae"), frames=18, frame_size=(64, 64))
+        data = RandomClips(4, cfg.frames, cfg.frame_size)
+        t0 = time.perf_counter()
+        encode(data, cfg, EncodeOptions(out=Path(tmp) / "cache", shard_clips=2), log=None)
+        encode_s = time.perf_counter() - t0
+        cached = CacheDataset(Path(tmp) / "cache")
+        codec = make_codec(cfg)
+        out = {"encode_s_per_clip": encode_s / len(data)}
+        for name in ("uncached", "cached"):
+            torch.manual_seed(0)
+            model = HydraDiT(cfg).train()
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+            def step(i: int, name=name, model=model, opt=opt) -> None:
+                idx = [(2 * i) % 4, (2 * i + 1) % 4]
+                if name == "cached":
+                    prep = prepare_cached(default_collate([cached[j] for j in idx]), cfg, device)
+                else:
+                    prep = prepare_batch(default_collate([data[j] for j in idx]), codec, cfg, device)
+                loss = training_loss(model, prep, torch.Generator().manual_seed(i), cfg)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+            step(0)
+            t0 = time.perf_counter()
+            for i in range(steps):
+                step(i)
+            dt = (time.perf_counter() - t0) / steps
+            out[f"{name}_steps_per_s"] = 1.0 / dt
+            print(f"cpu tiny hydra on Wan VAE latents, {name:8s} {1 / dt:7.2f} steps/s  {1e3 * dt:7.1f} ms/step")
+        out["speedup"] = out["cached_steps_per_s"] / out["uncached_steps_per_s"]
+        print(f"cache: {out['speedup']:.1f}× the uncached steps/s; encoding took {out['encode_s_per_clip']:.2f} s per clip once")
     return out
 
 
@@ -144,10 +218,12 @@ def bench_gpu(
             tgt = torch.randn_like(ctx)
             cams = torch.randn(1, 2 * lat, 12, device=device)
             keep = torch.arange(min(cfg.fov_k, lat), device=device)[None]
+            fov = keep[:, None].expand(1, lat, keep.shape[1])  # per-frame rule: each target frame's context frames
 
-            def step(ctx=ctx, tgt=tgt, cams=cams, keep=keep, model=model, opt=opt, lat=lat) -> None:
+            def step(ctx=ctx, tgt=tgt, cams=cams, keep=keep, fov=fov, model=model, opt=opt, lat=lat) -> None:
                 with torch.autocast(device.type, dtype=torch.bfloat16):
-                    v = model(ctx, tgt, torch.rand(1, device=device), cams[:, :lat], cams[:, lat:], ctx_keep=keep)
+                    v = model(ctx, tgt, torch.rand(1, device=device), cams[:, :lat], cams[:, lat:], ctx_keep=keep,
+                              fov_frames=fov)  # fmt: skip
                     loss = (v.float() - tgt).square().mean()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -172,8 +248,9 @@ def bench_gpu(
                 "peak_gb": torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan"),
                 "params_m": model.num_params() / 1e6,
                 "tokens": 2 * lat * cfg.token_grid[0] * cfg.token_grid[1],
+                "tokens_per_s": 2 * lat * cfg.token_grid[0] * cfg.token_grid[1] / dt,
             }  # fmt: skip
-            print(f"{name} {key:24s} {1e3 * dt:8.1f} ms/step  {flops / 1e12:8.1f} TFLOP/step  "
+            print(f"{name} {key:24s} {1e3 * dt:8.1f} ms/step  {out[key]['tokens_per_s']:9.0f} tokens/s  {flops / 1e12:8.1f} TFLOP/step  "
                   f"MFU {'%.1f%%' % (100 * mfu) if mfu else 'n/a'}  peak {out[key]['peak_gb']:.1f} GiB")  # fmt: skip
             del model, opt
             if cuda:
@@ -193,12 +270,17 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads", file=sys.stderr)
     cpu = bench_cpu(args.steps)
     scaling = bench_attention_scaling()
+    cache = bench_cache(max(3, args.steps // 4))
     gpu = bench_gpu(args.steps, args.peak_tflops) if torch.cuda.is_available() and not args.no_gpu else None
     summary = {
         "cpu_tiny_steps_per_s": {m: round(v["steps_per_s"], 2) for m, v in cpu.items()},
         "cpu_peak_rss_mb": round(max(v["peak_rss_mb"] for v in cpu.values())),
         "attention_ms_retrieval_vs_full": {f: [round(v["retrieval_ms"], 2), round(v["full_ms"], 2)] for f, v in scaling.items()},
-        "gpu": None if gpu is None else {k: {"ms": round(v["ms_per_step"], 1), "mfu": None if v["mfu"] is None else round(v["mfu"], 3),
+        "cpu_tiny_wan_latents_steps_per_s": {"uncached": round(cache["uncached_steps_per_s"], 4),
+                                             "cached": round(cache["cached_steps_per_s"], 4),
+                                             "speedup": round(cache["speedup"], 2)},
+        "gpu": None if gpu is None else {k: {"ms": round(v["ms_per_step"], 1), "tokens_per_s": round(v["tokens_per_s"]),
+                                              "mfu": None if v["mfu"] is None else round(v["mfu"], 3),
                                               "peak_gb": round(v["peak_gb"], 1)} for k, v in gpu.items()},
     }  # fmt: skip
     print(json.dumps(summary))

@@ -8,13 +8,19 @@ clip files that no longer read (clip.json, events.json, caption.json), and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hmworld.clip import CAPTION_JSON, CLIPS_DIR, INSTANCES_FILE, VIDEO_FILE, read_clip
+from hmworld.clip import (
+    CAPTION_JSON,
+    CLIPS_DIR,
+    INSTANCES_FILE,
+    VIDEO_FILE,
+    read_caption,
+    read_clip,
+)
 from hmworld.errors import DamagedClip, UserError
 from hmworld.events import read_events
 
@@ -24,15 +30,12 @@ POSITION_TOLERANCE_M = 1e-3  # subject_pos is float32 in the table
 
 
 def _caption(folder: Path) -> tuple[str | None, str | None]:
-    """(caption text or None when there is no caption.json, problem or None)."""
-    path = folder / CAPTION_JSON
-    if not path.is_file():
-        return "", None
+    """(caption text, "" when there is no caption.json, or None; problem or None)."""
     try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-        return str(d["caption"] or ""), None
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        return None, f"{path}: damaged ({type(e).__name__}: {' '.join(str(e).split())})"
+        caption = read_caption(folder)
+    except UserError as e:
+        return None, str(e)
+    return (caption.caption if caption else ""), None
 
 
 def _max_diff(a: np.ndarray, b: np.ndarray) -> float:

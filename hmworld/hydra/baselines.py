@@ -43,13 +43,30 @@ def select_context_fov(cam_ctx: torch.Tensor, cam_tgt: torch.Tensor, K_norm: tor
     A context frame's score is its mean overlap over all target frames (the
     targets are generated jointly, so a frame that many of them see is worth most).
     """
+    keep = min(k, cam_ctx.shape[1])
+    picks = [np.sort(np.argsort(-o.mean(axis=1), kind="stable")[:keep]) for o in _overlaps(cam_ctx, cam_tgt, K_norm)]
+    return torch.from_numpy(np.stack(picks)).long().to(cam_ctx.device)
+
+
+def _overlaps(cam_ctx: torch.Tensor, cam_tgt: torch.Tensor, K_norm: torch.Tensor) -> list[np.ndarray]:
+    """Per clip, fov_overlap(context, target) [Fc, Ft]; each call is vectorised over all frame pairs."""
     ctx = cam_ctx.detach().cpu().double().numpy()
     tgt = cam_tgt.detach().cpu().double().numpy()
     Ks = K_norm.detach().cpu().double().numpy()
-    keep = min(k, ctx.shape[1])
-    picks = []
-    for b in range(ctx.shape[0]):  # per clip; each call is vectorised over all frame pairs
-        score = fov_overlap(ctx[b], tgt[b], Ks[b]).mean(axis=1)
-        order = np.argsort(-score, kind="stable")[:keep]
-        picks.append(np.sort(order))
+    return [fov_overlap(ctx[b], tgt[b], Ks[b]) for b in range(ctx.shape[0])]
+
+
+def select_context_fov_per_frame(
+    cam_ctx: torch.Tensor, cam_tgt: torch.Tensor, K_norm: torch.Tensor, k: int
+) -> torch.Tensor:
+    """Indices [B, Ft, min(k, Fc)]: for each target frame, the context frames whose view overlaps it most.
+
+    The release's FOV-retrieval baseline (H-EmbodVis/HyDRA, earlier commit,
+    `wan_video_dit_fov.py`) takes these per query frame (`camera_indices`);
+    how it computed them is not published, so overlap is our measured share
+    of the target frame's frustum samples that the context frame sees.
+    Ties keep the earlier frame.
+    """
+    keep = min(k, cam_ctx.shape[1])
+    picks = [np.argsort(-o.T, axis=1, kind="stable")[:, :keep] for o in _overlaps(cam_ctx, cam_tgt, K_norm)]
     return torch.from_numpy(np.stack(picks)).long().to(cam_ctx.device)

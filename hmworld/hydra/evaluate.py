@@ -8,6 +8,7 @@ Every run sees the same noise per clip, so rows differ only by the model.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,9 @@ from hmworld.errors import UserError
 from hmworld.hydra import data as hydra_data
 from hmworld.hydra import metrics
 from hmworld.hydra.checkpoint import load_run
+from hmworld.hydra.dsc import BOX_MODES, DSCScorer
 from hmworld.hydra.pipeline import generate, prepare_batch
+from hmworld.hydra.text import TransformersTextEncoder
 from hmworld.hydra.train import resolve_device, step_seed
 
 EVAL_JSON = "eval.json"
@@ -44,6 +47,9 @@ class EvalOptions:
     out: Path | None = None  # folder for eval.json, eval.md and samples/
     samples: int = 0  # clips per run saved as PNG (ground truth over generated)
     min_subject_pixels: int = 4
+    dsc_clip: Path | None = None  # local transformers CLIP folder (ViT-B/16 for the paper's DSC)
+    dsc_boxes: str = "release"  # release (the centre-crop quirk) | corrected
+    text_encoder: Path | None = None  # runs trained on cached text embeddings: the encoder the cache used
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps < 1:
@@ -52,6 +58,8 @@ class EvalOptions:
             raise UserError(f"--max-clips must be at least 1, got {self.max_clips}")
         if self.batch_size < 1 or self.samples < 0:
             raise UserError("--batch-size must be at least 1 and --samples not negative")
+        if self.dsc_boxes not in BOX_MODES:
+            raise UserError(f"unknown --dsc-boxes {self.dsc_boxes!r}; use one of {', '.join(BOX_MODES)}")
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,8 @@ class RunScores:
     subject_ssim: float | None
     reentry_error: float | None
     clip_subject: float | None
+    dsc_con: float | None = None  # the paper's DSC (eval_dsc.py): generated vs context
+    dsc_tgt: float | None = None  # generated vs ground-truth target
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +96,8 @@ class _Tally:
     s_ssim: list[torch.Tensor] = field(default_factory=list)
     s_err: list[torch.Tensor] = field(default_factory=list)
     s_clip: list[torch.Tensor] = field(default_factory=list)
+    dsc_con: list[float] = field(default_factory=list)
+    dsc_tgt: list[float] = field(default_factory=list)
     frames: int = 0
 
     @staticmethod
@@ -95,6 +107,16 @@ class _Tally:
         v = torch.cat(values)
         v = v[~torch.isnan(v)]
         return float(v.mean()) if v.numel() else None
+
+
+def score_dsc(tally: _Tally, dsc: DSCScorer, context: torch.Tensor, ctx_masks: torch.Tensor, pred: torch.Tensor,
+              gt: torch.Tensor, gt_masks: torch.Tensor) -> None:  # fmt: skip
+    """Add one clip's DSC_con / DSC_tgt (frames [T,3,H,W], masks [T,H,W]); a clip with no boxes adds nothing."""
+    scores = dsc.score(context, ctx_masks, pred, gt, gt_masks)
+    if scores.con is not None:
+        tally.dsc_con.append(scores.con)
+    if scores.tgt is not None:
+        tally.dsc_tgt.append(scores.tgt)
 
 
 def score_clip(
@@ -150,19 +172,27 @@ def _save_png(path: Path, image: np.ndarray) -> None:
 
 def evaluate_run(
     run_dir: Path, data: Any, opts: EvalOptions, device: torch.device, label: str,
-    lpips: metrics.LPIPS | None, clip: metrics.ClipScorer | None,
+    lpips: metrics.LPIPS | None, clip: metrics.ClipScorer | None, dsc: DSCScorer | None = None,
 ) -> RunScores:  # fmt: skip
     loaded = load_run(run_dir, device)
     dataset = hydra_data.open_dataset(data, opts.split, loaded.cfg)
     n = len(dataset) if opts.max_clips is None else min(opts.max_clips, len(dataset))
     loader = DataLoader(Subset(dataset, range(n)), batch_size=opts.batch_size, collate_fn=default_collate)
     steps = opts.steps or loaded.cfg.sample_steps
+    encoder = None
+    if loaded.cfg.text == "cache":
+        if opts.text_encoder is None:
+            raise UserError(f"run {str(run_dir)!r} was trained on cached text embeddings; give --text-encoder DIR (the encoder the cache used)")
+        encoder = TransformersTextEncoder(opts.text_encoder, loaded.cfg.text_len).to(device)
     tally = _Tally()
     saved = 0
     for bi, batch in enumerate(loader):
         prep = prepare_batch(batch, loaded.codec, loaded.cfg, device)
+        if encoder is not None:
+            neg = encoder([loaded.cfg.negative_prompt] * len(prep.captions))
+            prep = dataclasses.replace(prep, text=encoder(prep.captions), negative_text=neg)
         generator = torch.Generator().manual_seed(step_seed(opts.seed, bi))
-        pred = generate(loaded.model, loaded.codec, prep, steps, loaded.cfg.shift, generator).float().cpu()
+        pred = generate(loaded.model, loaded.codec, prep, steps, loaded.cfg, generator).float().cpu()
         T = batch["video"].shape[1]
         gt = batch["video"][:, T // 2 :].float()
         for b in range(pred.shape[0]):
@@ -170,6 +200,9 @@ def evaluate_run(
                 tally, pred[b], gt[b], batch["masks"][b, T // 2 :], batch["frame_index"][b, T // 2 :],
                 batch["reentry_frame"][b], batch["subject_valid"][b], opts.min_subject_pixels, lpips, clip,
             )  # fmt: skip
+            if dsc is not None:
+                masks = batch["masks"][b]
+                score_dsc(tally, dsc, batch["video"][b, : T // 2].float(), masks[: T // 2], pred[b], gt[b], masks[T // 2 :])
             if opts.out is not None and saved < opts.samples:
                 _save_png(opts.out / "samples" / label / f"{batch['clip_id'][b]}.png", _strip(gt[b], pred[b]))
                 saved += 1
@@ -188,6 +221,8 @@ def evaluate_run(
         subject_ssim=tally.mean(tally.s_ssim),
         reentry_error=tally.mean(tally.s_err),
         clip_subject=tally.mean(tally.s_clip),
+        dsc_con=float(np.mean(tally.dsc_con)) if tally.dsc_con else None,
+        dsc_tgt=float(np.mean(tally.dsc_tgt)) if tally.dsc_tgt else None,
     )
 
 
@@ -205,6 +240,8 @@ COLUMNS = (
     ("subject_ssim", "subject SSIM ↑", 4),
     ("reentry_error", "re-entry error ↓", 4),
     ("clip_subject", "CLIP subject ↑", 4),
+    ("dsc_con", "DSC_con ↑", 4),
+    ("dsc_tgt", "DSC_tgt ↑", 4),
 )
 
 
@@ -233,11 +270,12 @@ def evaluate(
     device = resolve_device(opts.device)
     lpips = metrics.LPIPS.from_folder(opts.lpips).to(device) if opts.lpips else None
     clip = metrics.ClipScorer(opts.clip, device) if opts.clip else None
+    dsc = DSCScorer(opts.dsc_clip, device, opts.dsc_boxes) if opts.dsc_clip else None
     rows = []
     for run_dir in run_dirs:
         label = _label(run_dir, run_dirs)
         say(f"evaluating {label} …")
-        rows.append(evaluate_run(run_dir, data, opts, device, label, lpips, clip))
+        rows.append(evaluate_run(run_dir, data, opts, device, label, lpips, clip, dsc))
     table = markdown_table(rows)
     if opts.out is not None:
         report = {
@@ -245,6 +283,7 @@ def evaluate(
             "data": str(data) if isinstance(data, (str, Path)) else f"<{type(data).__name__}>",
             "steps": opts.steps,
             "seed": opts.seed,
+            "dsc_boxes": opts.dsc_boxes if opts.dsc_clip else None,
             "rows": [r.to_dict() for r in rows],
         }
         write_json(opts.out / EVAL_JSON, report)

@@ -51,10 +51,14 @@ class TransformersTextEncoder(nn.Module):
         folder = Path(path)
         if not (folder / "config.json").is_file():
             raise UserError(f"text encoder {str(path)!r} is not a local transformers folder (no config.json)")
-        from transformers import AutoModel, AutoTokenizer
+        import transformers
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        backbone = AutoModel.from_pretrained(folder, local_files_only=True).eval().requires_grad_(False)
+        arch = (getattr(AutoConfig.from_pretrained(folder, local_files_only=True), "architectures", None) or [""])[0]
+        # an encoder-only checkpoint (umT5 / T5 as Wan uses them) loads as itself, without a decoder
+        cls = getattr(transformers, arch, None) if arch.endswith("EncoderModel") else None
+        backbone = (cls or AutoModel).from_pretrained(folder, local_files_only=True).eval().requires_grad_(False)
         if hasattr(backbone, "get_encoder") and getattr(backbone.config, "is_encoder_decoder", False):
             backbone = backbone.get_encoder()
         self.__dict__["backbone"] = backbone  # not a child module: never trained, never checkpointed

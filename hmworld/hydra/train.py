@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +26,9 @@ from torch.utils.data import DataLoader, Sampler
 from torch.utils.data._utils.collate import default_collate
 
 from hmworld.atomic import write_text
-from hmworld.errors import UserError
+from hmworld.errors import UserError, check_choice
 from hmworld.hydra import data as hydra_data
+from hmworld.hydra.cache import CacheDataset, is_cache, prepare_cached
 from hmworld.hydra.checkpoint import (
     LOG_CSV,
     list_checkpoints,
@@ -35,10 +37,17 @@ from hmworld.hydra.checkpoint import (
     save_checkpoint,
     write_run_json,
 )
-from hmworld.hydra.config import DEFAULT_LR, ModelConfig
+from hmworld.hydra.config import DEFAULT_LR, FINETUNE_LR, ModelConfig
 from hmworld.hydra.latent import make_codec
 from hmworld.hydra.model import HydraDiT
 from hmworld.hydra.pipeline import prepare_batch, training_loss
+from hmworld.hydra.wan import (
+    BACKBONES,
+    config_from_wan,
+    from_wan,
+    load_wan_transformer,
+    released_trainable,
+)
 
 LOG_FIELDS = ("step", "loss", "lr", "grad_norm", "samples_per_s")
 
@@ -61,8 +70,15 @@ class TrainOptions:
     device: str = "auto"
     split: str = "train"
     resume: bool = True
+    backbone: str = "none"  # none | wan2.1-t2v-1.3b (a local diffusers folder in `weights`)
+    weights: Path | None = None
+    trainable: str = "auto"  # auto (released with a backbone, else all) | released | all
 
     def __post_init__(self) -> None:
+        check_choice("backbone", self.backbone, BACKBONES)
+        check_choice("trainable", self.trainable, ("auto", "released", "all"))
+        if (self.backbone == "none") != (self.weights is None):
+            raise UserError("--backbone and --weights go together: --backbone wan2.1-t2v-1.3b --weights DIR")
         for name in ("steps", "batch_size", "save_every", "log_every", "keep"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -174,6 +190,13 @@ def _tensorboard(run_dir: Path, start: int) -> Any:
     return SummaryWriter(str(run_dir / "tb"), purge_step=start + 1)
 
 
+def read_wan_config(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / "config.json"
+    if not path.is_file():
+        raise UserError(f"--weights {str(folder)!r} is not a diffusers WanTransformer3DModel folder (no config.json)")
+    return json.loads(path.read_text())
+
+
 def _check_same_run(run_dir: Path, cfg: ModelConfig) -> None:
     stored = ModelConfig.from_dict(read_run_json(run_dir)["model"]).to_dict()
     wanted = cfg.to_dict()
@@ -201,19 +224,37 @@ def train(
 
 def _train(data: Any, cfg: ModelConfig, opts: TrainOptions, run_dir: Path, env: Distributed, say: Callable[[str], None]) -> TrainResult:
     device = env.device
-    dataset = hydra_data.open_dataset(data, opts.split, cfg, masks=False)
+    cached = isinstance(data, (str, Path)) and is_cache(data)
+    dataset = CacheDataset(data, opts.split) if cached else hydra_data.open_dataset(data, opts.split, cfg, masks=False)
+    if cached and len(dataset) == 0:
+        raise UserError(f"cache {str(data)!r} has no {opts.split!r} clips; encode them with `hmworld encode --split {opts.split}`")
+    negative = dataset.negative() if cached else None
+    if cfg.text == "cache" and not cached:
+        raise UserError("this model reads precomputed text embeddings: train it with --cache CACHE (see `hmworld encode`)")
     checkpoints = list_checkpoints(run_dir) if opts.resume else []
-    if checkpoints:
+    if checkpoints and opts.backbone == "none":
         _check_same_run(run_dir, cfg)
-    elif list_checkpoints(run_dir):  # --no-resume must not overwrite a run
+    elif not checkpoints and list_checkpoints(run_dir):  # --no-resume must not overwrite a run
         raise UserError(f"{str(run_dir)!r} already holds checkpoints; resume it or choose a new --out")
 
     torch.manual_seed(opts.seed)
-    codec = make_codec(cfg, device)
-    model = HydraDiT(cfg).to(device)
+    codec = None if cached else make_codec(cfg, device)  # a cached run never runs the VAE
+    if opts.backbone != "none" and not checkpoints:
+        cfg, model = from_wan(load_wan_transformer(opts.weights or ""), cfg)
+    else:
+        if opts.backbone != "none":  # resuming: the shape from the folder's config, the weights from the checkpoint
+            cfg = config_from_wan(read_wan_config(opts.weights or Path()), cfg)
+            _check_same_run(run_dir, cfg)
+        model = HydraDiT(cfg)
+    model = model.to(device)
     model.grad_checkpoint = opts.grad_checkpoint
-    lr = opts.lr if opts.lr is not None else DEFAULT_LR[cfg.size]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.999), weight_decay=opts.weight_decay)
+    released = opts.trainable == "released" or (opts.trainable == "auto" and opts.backbone != "none")
+    for name, p in model.named_parameters():
+        p.requires_grad_(released_trainable(name) or not released)
+    default_lr = FINETUNE_LR if opts.backbone != "none" else DEFAULT_LR[cfg.size]
+    lr = opts.lr if opts.lr is not None else default_lr
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), weight_decay=opts.weight_decay)
     step = 0
     if checkpoints:
         state = load_checkpoint(checkpoints[-1], device)
@@ -258,13 +299,13 @@ def _train(data: Any, cfg: ModelConfig, opts: TrainOptions, run_dir: Path, env: 
         lr_now = lr * min(1.0, step / opts.warmup) if opts.warmup else lr
         for group in optimizer.param_groups:
             group["lr"] = lr_now
-        prep = prepare_batch(batch, codec, cfg, device)
+        prep = prepare_cached(batch, cfg, device, negative) if codec is None else prepare_batch(batch, codec, cfg, device)
         generator = torch.Generator().manual_seed(step_seed(opts.seed, env.rank, step))
         with amp:
-            loss = training_loss(train_model, prep, generator, cfg.shift)
+            loss = training_loss(train_model, prep, generator, cfg)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, opts.grad_clip)
         optimizer.step()
         if step % opts.log_every == 0 or step == opts.steps:
             mean_loss = loss.detach().float()

@@ -80,7 +80,7 @@ def test_generation_through_the_wan_vae_returns_the_real_target_frames(squares, 
     codec = make_codec(cfg)
     prep = prepare_batch(batch, codec, cfg, torch.device("cpu"))
     assert prep.tgt.shape[2] == 3 and prep.target_length == 9
-    frames = generate(HydraDiT(cfg).eval(), codec, prep, steps=2, shift=cfg.shift, generator=torch.Generator().manual_seed(0))
+    frames = generate(HydraDiT(cfg).eval(), codec, prep, steps=2, cfg=cfg, generator=torch.Generator().manual_seed(0))
     assert frames.shape == (1, 9, 3, 16, 16)
 
 

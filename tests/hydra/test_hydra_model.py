@@ -30,7 +30,8 @@ def _inputs(cfg: ModelConfig, B=2, Fc=8, Ft=8, seed=1):
     t = torch.rand(B, generator=g)
     cams = torch.randn(B, Fc + Ft, 12, generator=g)
     keep = torch.stack([torch.randperm(Fc, generator=g)[: cfg.fov_k].sort().values for _ in range(B)])
-    return ctx, tgt, t, cams[:, :Fc], cams[:, Fc:], keep
+    fov = torch.stack([torch.stack([torch.randperm(Fc, generator=g)[: cfg.fov_k] for _ in range(Ft)]) for _ in range(B)])
+    return ctx, tgt, t, cams[:, :Fc], cams[:, Fc:], {"ctx_keep": keep, "fov_frames": fov}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -38,24 +39,24 @@ def test_zero_initialised_camera_encoders_leave_the_output_unchanged(mode):
     model = _model(mode)
     ctx, tgt, t, cc, ct, keep = _inputs(model.cfg)
     with torch.no_grad():
-        a = model(ctx, tgt, t, cc, ct, ctx_keep=keep)
-        b = model(ctx, tgt, t, torch.randn_like(cc) * 5, torch.randn_like(ct) * 5, ctx_keep=keep)
+        a = model(ctx, tgt, t, cc, ct, **keep)
+        b = model(ctx, tgt, t, torch.randn_like(cc) * 5, torch.randn_like(ct) * 5, **keep)
         torch.testing.assert_close(a, b, rtol=0, atol=0)
         assert a.abs().mean() > 1e-3  # the output is not trivially zero
         for block in model.blocks:  # once the encoders learn something, cameras matter
             block.cam_tgt.weight.normal_(std=0.1)
-        c = model(ctx, tgt, t, cc, ct, ctx_keep=keep)
-        d = model(ctx, tgt, t, cc, torch.randn_like(ct) * 5, ctx_keep=keep)
+        c = model(ctx, tgt, t, cc, ct, **keep)
+        d = model(ctx, tgt, t, cc, torch.randn_like(ct) * 5, **keep)
     assert not torch.allclose(c, d)
 
 
-def test_projector_starts_as_identity_and_tokenizer_as_average_pooling():
-    model = _model("hydra")
+def test_projector_starts_as_identity_and_the_mean_ablation_tokenizer_as_average_pooling():
+    model = _model("hydra", tokenizer_init="mean", memory_scope="per-stream")
     x = torch.randn(3, 5, 64)
     block = model.blocks[0]
     torch.testing.assert_close(block.projector(x), x)
     h = torch.randn(2, 8, 64, 64)  # B, F (4 context + 4 target), S = 8×8 grid, D
-    mem = block.memory_tokens(h, n_ctx=4, grid=(8, 8))
+    mem = block.memory_tokens(h, model.layout(4, 4, (8, 8), torch.device("cpu"), None))
     grid = h.view(2, 8, 8, 8, 64).permute(0, 4, 1, 2, 3)
     pooled = torch.cat([F.avg_pool3d(grid[:, :, :4], 2), F.avg_pool3d(grid[:, :, 4:], 2)], dim=2)
     torch.testing.assert_close(mem, pooled.flatten(3).permute(0, 2, 3, 1), rtol=1e-5, atol=1e-5)
@@ -71,8 +72,8 @@ def test_every_tokenizer_kernel_runs_and_trains(kernel):
     assert model.blocks[0].tokenizer.weight.grad.abs().sum() > 0
 
 
-def test_fov_retrieval_keeping_every_frame_is_the_full_context_model():
-    fov = _model("fov-retrieval")
+def test_global_fov_retrieval_keeping_every_frame_is_the_full_context_model():
+    fov = _model("fov-retrieval", fov_rule="global")
     full = HydraDiT(model_config("tiny", "full-context")).eval()
     full.load_state_dict(fov.state_dict())
     ctx, tgt, t, cc, ct, _ = _inputs(fov.cfg)
@@ -89,10 +90,10 @@ def test_context_frames_reach_the_targets_in_every_mode():
     for mode in MODES:
         model = _model(mode)
         ctx, tgt, t, cc, ct, _ = _inputs(model.cfg)
-        keep = torch.arange(8).expand(2, 8)
+        keep = {"ctx_keep": torch.arange(8).expand(2, 8), "fov_frames": torch.arange(8).expand(2, 8, 8)[..., :5]}
         with torch.no_grad():
-            a = model(ctx, tgt, t, cc, ct, ctx_keep=keep)
-            b = model(ctx + 1.0, tgt, t, cc, ct, ctx_keep=keep)
+            a = model(ctx, tgt, t, cc, ct, **keep)
+            b = model(ctx + 1.0, tgt, t, cc, ct, **keep)
         assert not torch.allclose(a, b), mode
 
 
@@ -151,7 +152,7 @@ def test_bf16_autocast_forward_and_backward(mode):
     model = _model(mode, text="hash").train()
     ctx, tgt, t, cc, ct, keep = _inputs(model.cfg)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out = model(ctx, tgt, t, cc, ct, ctx_keep=keep, captions=["a dog", "two cubes"])
+        out = model(ctx, tgt, t, cc, ct, **keep, captions=["a dog", "two cubes"])
         loss = (out.float() - tgt).square().mean()
     loss.backward()
     assert out.dtype == torch.bfloat16 and torch.isfinite(out).all()

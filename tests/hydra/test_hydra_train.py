@@ -34,7 +34,7 @@ def _fixed_loss(run_dir: Path, batch: dict) -> float:
     run = load_run(run_dir)
     prep = prepare_batch(batch, run.codec, run.cfg, torch.device("cpu"))
     with torch.no_grad():
-        losses = [training_loss(run.model, prep, torch.Generator().manual_seed(s), run.cfg.shift) for s in range(8)]
+        losses = [training_loss(run.model, prep, torch.Generator().manual_seed(s), run.cfg) for s in range(8)]
     return float(torch.stack(losses).mean())
 
 
@@ -72,7 +72,7 @@ def test_resume_from_a_checkpoint_gives_the_same_next_losses(squares, tmp_path, 
 def test_resuming_with_another_config_is_refused(squares, tmp_path):
     data = squares(n_clips=2)
     train(data, model_config("tiny"), TrainOptions(out=tmp_path, steps=1, save_every=1), log=None)
-    with pytest.raises(UserError, match="top_k: 4 there, 2 now"):
+    with pytest.raises(UserError, match="top_k: 10 there, 2 now"):
         train(data, model_config("tiny", top_k=2), TrainOptions(out=tmp_path, steps=2), log=None)
     with pytest.raises(UserError, match="already holds checkpoints"):
         train(data, model_config("tiny"), TrainOptions(out=tmp_path, steps=2, resume=False), log=None)
