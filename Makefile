@@ -9,7 +9,7 @@ STAMP := $(VENV)/.hmworld-installed
 STUBS := $(VENV)/unreal-stubs/.installed
 DEMO ?= data/demo
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,10 +37,22 @@ demo: $(STAMP)
 	$(BIN)/hmworld package $(DEMO)
 	$(BIN)/hmworld validate $(DEMO)
 	$(BIN)/hmworld preview "$$(ls -d $(DEMO)/clips/*/ | head -n 1)" --out $(DEMO)/preview.png
+	$(BIN)/hmworld report $(DEMO) --out $(DEMO)/report
+	@echo "report: $$(cd $(DEMO)/report && pwd)/index.html"
 
-test: $(STAMP) $(STUBS)
+test: $(STAMP) $(STUBS) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The report's tests drive a real headless Chromium (Debian's package, through Playwright).
+# As root (CI) it is installed with apt; elsewhere those tests skip, saying how to install it.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (apt) for the report's browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "could not install chromium; the browser tests will skip (or fail under CI=true)"; \
+	else echo "no chromium: the browser tests will skip; install it with: sudo apt-get install chromium"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -204,15 +204,45 @@ def ue5_assets_cmd(
 @app.command("preview")
 def preview_cmd(
     clip: Annotated[Path, typer.Argument(help="A clip folder (OUT/clips/<clip_id>).")],
-    out: Annotated[Path, typer.Option("--out", help="Contact sheet to write (.png).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Contact sheet to write (.png).")] = None,
+    video: Annotated[Path | None, typer.Option("--video", help="Annotated video to write (.mp4): masks outlined, state labels, a top-down inset.")] = None,
     frames: Annotated[int, typer.Option(help="Frames on the sheet, spread over the clip.")] = 12,
     columns: Annotated[int, typer.Option(help="Frames per row.")] = 4,
     scale: Annotated[float, typer.Option(help="Size of each frame relative to the video.")] = 1.0,
 ) -> None:
-    """Write a contact sheet of a clip: frames across time with subject masks outlined."""
+    """Write a contact sheet (--out) and/or an annotated video (--video) of one clip."""
     from hmworld.render.preview import write_contact_sheet
+    from hmworld.report.preview import check_video_path, write_preview_video
 
-    typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+    if out is None and video is None:
+        raise UserError("give --out SHEET.png (contact sheet), --video OUT.mp4 (annotated video), or both")
+    if video is not None:
+        check_file(check_video_path(video), "preview video")
+    if out is not None:
+        check_file(out, "contact sheet")
+    if out is not None:
+        typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+    if video is not None:
+        typer.echo(f"wrote {write_preview_video(clip, video)}")
+
+
+@app.command("report")
+def report_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="A packaged dataset folder (hmworld package).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder to write (default: DATASET_DIR/report); an earlier report there is replaced.")] = None,
+    clips: Annotated[str, typer.Option("--clips", help="Clip pages to write: the first N clips of the table, or 'all'. The index lists every clip.")] = "all",
+    workers: Annotated[int, typer.Option("--workers", help="Processes writing clip pages.")] = 1,
+    open_: Annotated[bool, typer.Option("--open", help="Open the overview in the default web browser when done.")] = False,
+) -> None:
+    """Write a static, offline HTML report: overview plots, a page per clip (video, masks, top-down map, timeline), a clip index."""
+    import webbrowser
+
+    from hmworld.report import build_report, parse_clips
+
+    summary = build_report(dataset_dir, out, parse_clips(clips), workers=workers)
+    typer.echo(summary.format())
+    if open_:
+        webbrowser.open((summary.out / "index.html").resolve().as_uri())
 
 
 @app.command("filter-events")

@@ -117,20 +117,49 @@ def write_clip_json(
     )
 
 
+def _counts(x: Any, key: str, name: str, n: int, t: int) -> np.ndarray:
+    """A [subjects][frames] array of whole pixel counts, or a UserError naming the clip and key."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DamagedClip(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
+    if a.size == 0 and n == 0:
+        a = a.reshape(0, t)
+    if a.shape != (n, t):
+        raise DamagedClip(f"{name}: {key} has shape {a.shape}, expected {(n, t)} (subjects, frames)")
+    if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+        raise DamagedClip(f"{name}: {key} must hold whole numbers of pixels")
+    return a.astype(np.int64)
+
+
 def read_clip(path: str | Path) -> ClipRecord:
-    """Parse PATH/clip.json; DamagedClip naming the clip when it is missing, truncated or not a clip record."""
+    """The one reader of clip.json: a DamagedClip (a UserError) naming the clip when it is
+    missing, truncated, or not a clip record (no shot, an unreadable shot, no or malformed counts)."""
     path = Path(path)
+    name = f"clip {path.name}"
     try:
         with open(path / CLIP_JSON, encoding="utf-8") as f:
             d = json.load(f)
-        shot = Shot.from_dict(d["shot"])
-        measured = Measured.from_dict(d["measured"], shot.n_subjects, shot.frames)
-        return ClipRecord(path, shot, measured, d.get("backend", {}), d.get("stats", {}))
     except FileNotFoundError:
-        raise DamagedClip(f"clip {path.name}: {str(path / CLIP_JSON)!r} is missing") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        raise DamagedClip(f"{name}: {str(path / CLIP_JSON)!r} is missing") from None
+    except (OSError, ValueError) as e:
         detail = " ".join(str(e).split()) or type(e).__name__
-        raise DamagedClip(f"clip {path.name}: {CLIP_JSON} is damaged ({type(e).__name__}: {detail})") from None
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged ({type(e).__name__}: {detail})") from None
+    if not isinstance(d, dict) or not isinstance(d.get("shot"), dict):
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (it has no shot)")
+    try:
+        shot = Shot.from_dict(d["shot"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (its shot is unreadable, {type(e).__name__}: {e})") from None
+    m = d.get("measured")
+    if not isinstance(m, dict) or m.get("visible_pixels") is None:
+        raise DamagedClip(f"{name}: {CLIP_JSON} is damaged (it has no measured visible_pixels)")
+    n, t = shot.n_subjects, shot.frames
+    vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
+    sil = None if m.get("silhouette_pixels") is None else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
+    backend, stats = d.get("backend", {}), d.get("stats", {})
+    return ClipRecord(path, shot, Measured(vis, sil), backend if isinstance(backend, dict) else {},
+                      stats if isinstance(stats, dict) else {})
 
 
 def list_clip_dirs(root: str | Path) -> list[Path]:
@@ -183,11 +212,11 @@ def read_caption(clip_dir: str | Path) -> Caption | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:
-        raise UserError(f"{path}: not readable JSON ({e})") from None
+        raise UserError(f"{path}: damaged ({type(e).__name__}: {' '.join(str(e).split())})") from None
     try:
         return Caption.from_dict(d)
     except ValueError as e:
-        raise UserError(f"{path}: not a caption file written by hmworld caption ({e})") from None
+        raise UserError(f"{path}: damaged (not a caption file written by hmworld caption: {e})") from None
 
 
 def write_caption(clip_dir: str | Path, caption: Caption) -> None:

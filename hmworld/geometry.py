@@ -184,6 +184,44 @@ def box_corners(center: FloatArray, half_size: FloatArray, heading: FloatArray) 
     return np.stack([x, y, local[..., 2]], axis=-1) + center[..., None, :]
 
 
+def image_border_pixels(width: int, height: int, per_side: int = 8) -> FloatArray:
+    """Points [4*per_side, 2] (col, row) walking the image border clockwise from the top-left corner."""
+    s = np.linspace(0.0, 1.0, per_side, endpoint=False)
+    w, h = float(width), float(height)
+    top = np.stack([s * w, np.zeros_like(s)], axis=-1)
+    right = np.stack([np.full_like(s, w), s * h], axis=-1)
+    bottom = np.stack([(1.0 - s) * w, np.full_like(s, h)], axis=-1)
+    left = np.stack([np.zeros_like(s), (1.0 - s) * h], axis=-1)
+    return np.concatenate([top, right, bottom, left])
+
+
+def frustum_footprint(
+    c2w: FloatArray, K: FloatArray, width: int, height: int, plane_z: float, reach: float, per_side: int = 8
+) -> FloatArray:
+    """Where the image border meets the horizontal plane z = plane_z: polygon [..., 4*per_side, 2] (x, y) in metres.
+
+    Each border pixel's ray (K⁻¹, turned by c2w) is followed to the plane; a ray
+    that never reaches it in front of the camera, or reaches it farther than
+    `reach` metres horizontally, stops at `reach` along its horizontal direction.
+    A world point at height plane_z whose (x, y) lies inside the polygon (and
+    within reach) projects into the image: this is the top-down view of what
+    the camera sees at that height.
+    """
+    uv = image_border_pixels(width, height, per_side)
+    K = np.asarray(K, dtype=float)
+    cam = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0], (uv[:, 1] - K[1, 2]) / K[1, 1], np.ones(len(uv))], axis=-1)
+    R = np.asarray(c2w, dtype=float)[..., :3, :3]
+    d = np.einsum("...ij,pj->...pi", R, cam)  # [..., P, 3] world directions
+    origin = np.asarray(c2w, dtype=float)[..., None, :3, 3]
+    horiz = np.linalg.norm(d[..., :2], axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (plane_z - origin[..., 2]) / d[..., 2]
+    hits = np.isfinite(s) & (s > 0)
+    limit = reach / np.maximum(horiz, 1e-12)
+    s = np.where(hits, np.minimum(s, limit), limit)
+    return origin[..., :2] + s[..., None] * d[..., :2]
+
+
 # --------------------------------------------------------------------------- Unreal Engine
 
 

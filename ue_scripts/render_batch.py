@@ -479,6 +479,7 @@ class Batch:
         self.busy = False
         self.level = None
         self.handle = None
+        self.to_delete = []  # temporary sequences, deleted on the tick after their render let go of them
 
     def start(self):
         self.handle = unreal.register_slate_post_tick_callback(self.tick)
@@ -486,6 +487,8 @@ class Batch:
     def tick(self, delta_seconds):
         if self.busy:
             return
+        while self.to_delete:
+            delete_sequence(self.to_delete.pop())
         if self.next >= len(self.shots):
             self.finish()
             return
@@ -501,7 +504,7 @@ class Batch:
         seq_path = job["sequence_dir"] + "/" + job["sequence_name"]  # deleted whatever happens
 
         def done():
-            delete_sequence(seq_path)
+            self.to_delete.append(seq_path)
             self.busy = False
 
         try:

@@ -12,7 +12,6 @@ and the bad clip's files are left exactly as they were.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hmworld.clip import CLIP_JSON, CLIPS_DIR, ClipRecord, Measured
+from hmworld.clip import CLIP_JSON, CLIPS_DIR, ClipRecord, read_clip
 from hmworld.dataset.event_tables import (
     events_table_path,
     read_events_table,
@@ -45,7 +44,6 @@ from hmworld.events.detect import (
     write_events,
 )
 from hmworld.events.stats import compute_stats
-from hmworld.shot import Shot
 
 
 @dataclass(frozen=True)
@@ -105,47 +103,15 @@ class FilterSummary:
 # --------------------------------------------------------------------------- reading clips
 
 
-def _counts(x: Any, key: str, name: str, n: int, t: int) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UserError(f"{name}: {key} is not a [subjects][frames] array of numbers") from None
-    if a.size == 0 and n == 0:
-        a = a.reshape(0, t)
-    if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
-        raise UserError(f"{name}: {key} must hold whole numbers of pixels")
-    return a.astype(np.int64)
-
-
 def load_clip(path: str | Path) -> ClipRecord:
-    """clip.json of one clip folder, checked: any problem is a UserError naming the clip."""
+    """clip.json of one clip folder (`hmworld.clip.read_clip`), checked for the event stage:
+    the folder is named for its clip and the counts are possible. Any problem is a UserError naming the clip."""
     path = Path(path)
-    name = f"clip {path.name}"
-    try:
-        d = json.loads((path / CLIP_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise UserError(f"{name}: clip.json is not readable JSON ({e})") from None
-    if not isinstance(d, dict) or not isinstance(d.get("shot"), dict):
-        raise UserError(f"{name}: clip.json has no shot")
-    try:
-        shot = Shot.from_dict(d["shot"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise UserError(f"{name}: clip.json shot is unreadable ({type(e).__name__}: {e})") from None
-    if shot.clip_id != path.name:
+    record = read_clip(path)
+    if record.shot.clip_id != path.name:
         raise UserError(
-            f"{name}: its clip.json is for clip {shot.clip_id!r}; folder and clip ids must match"
+            f"clip {path.name}: its clip.json is for clip {record.shot.clip_id!r}; folder and clip ids must match"
         )
-    m = d.get("measured")
-    if not isinstance(m, dict) or m.get("visible_pixels") is None:
-        raise UserError(f"{name}: clip.json has no measured visible_pixels")
-    n, t = shot.n_subjects, shot.frames
-    vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
-    sil = (
-        None
-        if m.get("silhouette_pixels") is None
-        else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
-    )
-    record = ClipRecord(path, shot, Measured(vis, sil), d.get("backend", {}), d.get("stats", {}))
     check_measured(record)
     return record
 

@@ -96,8 +96,8 @@ def _load_clip(clip_dir: Path, rule: SplitRule) -> tuple[dict[str, Any] | None, 
     """A clip folder → (row, []) or (None, problems)."""
     try:
         record = read_clip(clip_dir)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        return None, [f"{clip_dir / CLIP_JSON}: cannot be parsed ({type(e).__name__}: {e})"]
+    except UserError as e:
+        return None, [f"{clip_dir / CLIP_JSON}: cannot be parsed ({e})"]
     problems = check_clip_files(record)
     if problems:
         return None, problems

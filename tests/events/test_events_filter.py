@@ -171,8 +171,8 @@ def test_bad_option_values_are_one_line_errors(tmp_path):
             lambda d: d["measured"]["visible_pixels"][0].__setitem__(7, -4),
             "visible_pixels at subject 0, frame 7 is -4",
         ),
-        (lambda d: d.pop("measured"), "clip.json has no measured visible_pixels"),
-        (lambda d: d["shot"].pop("c2w"), "clip.json shot is unreadable"),
+        (lambda d: d.pop("measured"), "clip.json is damaged (it has no measured visible_pixels)"),
+        (lambda d: d["shot"].pop("c2w"), "clip.json is damaged (its shot is unreadable"),
         (
             lambda d: d["measured"].__setitem__("silhouette_pixels", [[1] * T]),
             "visible_pixels exceed silhouette_pixels",
@@ -197,7 +197,7 @@ def test_keep_going_processes_the_others_and_leaves_the_bad_clip_alone(tmp_path)
     before = files(tmp_path / "clips" / "hides")
     r = hmworld("filter-events", tmp_path, "--keep-going", "--drop")
     assert r.returncode == 2
-    assert "error: clip hides: clip.json is not readable JSON" in r.stderr
+    assert "error: clip hides: clip.json is damaged (JSONDecodeError" in r.stderr
     assert "2 clips" in r.stdout and "kept 1, dropped 1" in r.stdout
     assert files(tmp_path / "clips" / "hides") == before  # not dropped, not written
     assert read_events(tmp_path / "clips" / "leaves").passed
