@@ -3,7 +3,10 @@
     .venv/bin/python tools/bench_render.py [--frames 48] [--repeats 3] [--heavy-scene ID]
 
 (a) standard scene: ground plane, 5 boxes, 2 walkers of 10 primitives, sun with
-    shadows, 48 frames at 256×256 (hmworld.render.builtin.reference);
+    shadows, 48 frames at 256×256 (hmworld.render.builtin.reference), beside the
+    plain numpy caster (hmworld.render.builtin.numpy_caster: every ray against
+    every primitive, vectorised over pixels, shadows, no textures or
+    anti-aliasing) on the same frames in the same run;
 (b) the heaviest catalog scene (the slowest to render in a short probe of all
     17, or --heavy-scene) with 3 subjects at 416×240, and (c) the same shot at 832×480.
 
@@ -34,7 +37,9 @@ import numpy as np
 
 from hmworld import plan
 from hmworld.render.builtin.backend import BuiltinBackend, render_shot
-from hmworld.render.builtin.raycast import Lighting, RenderOptions
+from hmworld.render.builtin.numpy_caster import numpy_cast
+from hmworld.render.builtin.primitives import concat
+from hmworld.render.builtin.raycast import RenderOptions, SunSky
 from hmworld.render.builtin.reference import reference_pose, reference_scene, reference_shot
 
 COLD_START = """
@@ -68,7 +73,7 @@ def catalog_shot(scene: str, width: int, height: int, frames: int, seed: int = 0
 
 def time_shot(shot, built, pose, repeats: int, options: RenderOptions | None = None) -> float:
     """Best wall-clock frames per second over `repeats` renders of the whole shot."""
-    light = Lighting.of(built)
+    light = SunSky.of(built)
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -78,9 +83,21 @@ def time_shot(shot, built, pose, repeats: int, options: RenderOptions | None = N
     return shot.frames / best
 
 
+def numpy_fps(shot, built, pose, repeats: int) -> float:
+    """Best wall-clock frames per second of the plain numpy caster over the whole shot."""
+    light = SunSky.of(built)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for t in range(shot.frames):
+            numpy_cast(concat(built.prims, pose(shot, t)), shot.c2w[t], shot.K, shot.width, shot.height, light)
+        best = min(best, time.perf_counter() - start)
+    return shot.frames / best
+
+
 def cpu_ms_per_frame(shot, built, pose, options: RenderOptions | None = None) -> float:
     """CPU time (all threads) per frame: what the work costs, whatever else the machine runs."""
-    light = Lighting.of(built)
+    light = SunSky.of(built)
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     for _frame in render_shot(shot, built.prims, light, pose, options):
         pass
@@ -101,7 +118,7 @@ def heaviest_scene(probe_frames: int = 4) -> tuple[str, dict[str, float]]:
         sub = _subshot(shot, pick)
         built = build_scene(sid, int(shot.extra.get("scene_seed", 0)))
         start = time.perf_counter()
-        for _frame in render_shot(sub, built.prims, Lighting.of(built), pose_subjects):
+        for _frame in render_shot(sub, built.prims, SunSky.of(built), pose_subjects):
             pass
         cost[sid] = (time.perf_counter() - start) / probe_frames
     return max(cost, key=cost.get), cost
@@ -144,9 +161,11 @@ def main() -> None:
     std_fps = time_shot(std_shot, std, reference_pose, args.repeats)
     std_noaa = time_shot(std_shot, std, reference_pose, args.repeats, RenderOptions(antialias=False))
     std_cpu = cpu_ms_per_frame(std_shot, std, reference_pose)
+    np_fps = numpy_fps(std_shot, std, reference_pose, args.repeats)
     print(f"numba threading layer: {numba.threading_layer()}")
     print(f"(a) standard 256x256, {args.frames} frames: {std_fps:.1f} fps "
-          f"({std_noaa:.1f} fps without anti-aliasing; {std_cpu:.2f} CPU-ms/frame)")
+          f"({std_noaa:.1f} fps without anti-aliasing; {std_cpu:.2f} CPU-ms/frame); "
+          f"plain numpy caster {np_fps:.1f} fps: {std_fps / np_fps:.2f}x")
 
     # (b), (c) heaviest catalog scene with 3 subjects
     from hmworld.render.builtin.scenes import build_scene
@@ -181,6 +200,8 @@ def main() -> None:
     print(f"peak memory (max RSS of this process): {peak_mb:.0f} MB; load average at end {os.getloadavg()[0]:.2f}")
     print(json.dumps({
         "standard_256_fps": round(std_fps, 1),
+        "numpy_caster_256_fps": round(np_fps, 1),
+        "standard_vs_numpy": round(std_fps / np_fps, 2),
         "heavy_416x240_fps": round(figures[(416, 240)], 1),
         "heavy_832x480_fps": round(figures[(832, 480)], 1),
         "peak_mb": round(peak_mb, 1),

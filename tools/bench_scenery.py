@@ -27,7 +27,7 @@ import numpy as np
 from hmworld import plan
 from hmworld.catalog import SCENES, SUBJECTS
 from hmworld.render.builtin.primitives import concat
-from hmworld.render.builtin.raycast import Lighting, pack, render_frame
+from hmworld.render.builtin.raycast import SunSky, pack, render_frame
 from hmworld.render.builtin.scenes import build_scene
 from hmworld.render.builtin.subjects import pose_subjects, subject_builder
 
@@ -77,7 +77,7 @@ def main() -> None:
         shot = planned_shot(sid, args.frames)
         built = build_scene(sid, int(shot.extra.get("scene_seed", 0)))
         static = pack(built.prims)
-        light = Lighting.of(built)
+        light = SunSky.of(built)
         pose_s = best(lambda shot=shot: [pose_subjects(shot, t) for t in range(shot.frames)], 3) / shot.frames
         dynamic = [pose_subjects(shot, t) for t in range(shot.frames)]
 

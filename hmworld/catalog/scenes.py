@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Lighting:
+class Daylight:
     """Sun direction and mood; backends realise it as best they can."""
 
     time_of_day: str  # "morning", "noon", "afternoon", "golden hour", "overcast", "dusk"
@@ -27,14 +27,14 @@ class SceneSpec:
     name: str
     description: str  # one line, used verbatim in captions
     ground: str
-    lighting: Lighting
+    lighting: Daylight
     walk_half: tuple[float, float]  # walkable rectangle half sizes (x, y), metres
     clear_radius: float  # no tall props inside this radius from the origin
     props: tuple[str, ...]  # what a viewer sees when the camera sweeps away
 
 
 def _s(id, name, description, ground, lighting, walk_half, props, clear_radius=26.0):
-    return SceneSpec(id, name, description, ground, Lighting(*lighting), walk_half, clear_radius, props)
+    return SceneSpec(id, name, description, ground, Daylight(*lighting), walk_half, clear_radius, props)
 
 
 SCENE_LIST: tuple[SceneSpec, ...] = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
@@ -13,7 +14,8 @@ from hmworld.errors import UserError
 from hmworld.geometry import project
 from hmworld.render import Backend, backend_names, get_backend
 from hmworld.render.base import finish_clip, measure_ids
-from hmworld.render.builtin.backend import BuiltinBackend
+from hmworld.render.builtin.backend import BuiltinBackend, render_shot
+from hmworld.render.builtin.raycast import SunSky
 from hmworld.render.builtin.reference import reference_pose, reference_scene, reference_shot
 from hmworld.video import read_video, video_info
 
@@ -116,3 +118,20 @@ def test_registry_knows_the_shipped_backends_and_names_the_allowed_ones() -> Non
     assert backend.options.antialias is False
     with pytest.raises(UserError, match=r"unknown backend 'blender'; allowed: .*builtin"):
         get_backend("blender")
+
+
+def test_render_shot_gives_the_same_frames_on_any_thread_count_and_batch_size() -> None:
+    """render_shot casts one batch while posing the next; neither that nor threads change a pixel."""
+    shot = reference_shot(7, 64, 48)
+    sc = reference_scene()
+    first = list(render_shot(shot, sc.prims, SunSky.of(sc), reference_pose, batch=3))
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        single = list(render_shot(shot, sc.prims, SunSky.of(sc), reference_pose))
+    finally:
+        numba.set_num_threads(before)
+    assert len(first) == len(single) == 7
+    for a, b in zip(first, single, strict=True):
+        for name in ("rgb", "depth", "ids", "silhouette_bits"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name

@@ -9,7 +9,7 @@ from hmworld import plan
 from hmworld.catalog import SCENES, SUBJECTS
 from hmworld.geometry import intrinsics, look_at
 from hmworld.render.builtin.primitives import Material, PrimitiveBuilder, concat
-from hmworld.render.builtin.raycast import Lighting, RenderOptions, render_frame
+from hmworld.render.builtin.raycast import RenderOptions, SunSky, render_frame
 from hmworld.render.builtin.scenes import build_scene
 from hmworld.render.builtin.subjects import pose_subjects, subject_builder
 
@@ -20,7 +20,7 @@ def test_every_scene_renders_with_its_subjects(scene: str) -> None:
     row = plan.plan_rows(plan.make_plan(scenes=[scene], clips=1, seed=2, settings=settings, group_sizes=(3,)))[0]
     shot = plan.materialise(row)
     built = build_scene(scene, 0)
-    light = Lighting.of(built)
+    light = SunSky.of(built)
     seen = set()
     for t in (0, shot.frames - 1):
         f = render_frame(concat(built.prims, pose_subjects(shot, t)), shot.c2w[t], shot.K, 96, 64, light)

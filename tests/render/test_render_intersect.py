@@ -89,7 +89,7 @@ def cases(rng: np.random.Generator):
 def random_rays(rng: np.random.Generator, n: int, prims) -> tuple[np.ndarray, np.ndarray]:
     """Rays from a 4 m sphere aimed at points of the primitive's grown bounds: many hit, many miss."""
     p_ = pack(prims)
-    lo, hi = kn.prim_bounds(p_.pk, p_.pf)
+    lo, hi = kn.prim_bounds(p_.prim_index, p_.prim_geometry)
     mid, half = (lo[0] + hi[0]) / 2, (hi[0] - lo[0]) / 2 * 1.3
     o = rng.normal(size=(n, 3))
     o = 4.0 * o / np.linalg.norm(o, axis=1, keepdims=True)
@@ -129,7 +129,7 @@ def test_normals_follow_the_distance_gradient(seed: int) -> None:
         pts = o[np.isfinite(t)] + t[np.isfinite(t), None] * d[np.isfinite(t)]
         grads = np.stack([(sdf(pts + eps * e) - sdf(pts - eps * e)) / (2 * eps) for e in np.eye(3)], axis=-1)
         grads /= np.linalg.norm(grads, axis=1, keepdims=True)
-        normals = np.array([kn.normal(p_.pk, p_.pf, 0, *q) for q in pts])
+        normals = np.array([kn.normal(p_.prim_index, p_.prim_geometry, 0, *q) for q in pts])
         assert np.allclose(np.linalg.norm(normals, axis=1), 1.0)
         agree = np.sum(normals * grads, axis=1) > 0.999
         # only edges and rims (a set of measure zero, hit by chance within eps) may disagree
@@ -167,7 +167,7 @@ def test_bounds_contain_the_primitives() -> None:
     rng = np.random.default_rng(7)
     for name, bb, sdf in cases(rng):
         p_ = pack(bb.build())
-        lo, hi = kn.prim_bounds(p_.pk, p_.pf)
+        lo, hi = kn.prim_bounds(p_.prim_index, p_.prim_geometry)
         pts = rng.uniform(lo[0] - 1, hi[0] + 1, (20000, 3))
         inside = sdf(pts) < 0
         assert inside.any(), name

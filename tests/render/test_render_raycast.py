@@ -8,7 +8,7 @@ import pytest
 
 from hmworld.geometry import intrinsics, look_at, pixel_rays, pose_from_angles, project
 from hmworld.render.builtin.primitives import PATTERNS, Material, PrimitiveBuilder, concat
-from hmworld.render.builtin.raycast import Lighting, RenderOptions, render_frame, render_frames
+from hmworld.render.builtin.raycast import RenderOptions, SunSky, render_frame, render_frames
 from hmworld.render.builtin.reference import add_walker, reference_scene
 
 W, H = 160, 120
@@ -100,7 +100,7 @@ def test_same_frame_renders_bit_identically_twice_and_on_any_thread_count() -> N
     add_walker(b, 1, (0.0, 0.0, 0.0), 0.4, 0.3)
     prims = concat(sc.prims, b.build())
     c2w = look_at(np.array([-7.0, -1.0, 1.7]), np.array([0.0, 0.0, 0.9]))
-    light = Lighting.of(sc)
+    light = SunSky.of(sc)
     first = render_frame(prims, c2w, K, W, H, light)
     again = render_frame(prims, c2w, K, W, H, light)
     before = numba.get_num_threads()
@@ -155,7 +155,7 @@ def test_culling_changes_no_pixel(antialias: bool) -> None:
 
 def test_a_box_casts_a_hard_shadow_towards_away_from_the_sun() -> None:
     sun = np.array([0.5, 0.0, 0.866])  # 60° up, towards +x
-    light = Lighting(sun_dir=tuple(sun), sun_color=(1.0, 1.0, 1.0), ambient=(0.3, 0.3, 0.3))
+    light = SunSky(sun_dir=tuple(sun), sun_color=(1.0, 1.0, 1.0), ambient=(0.3, 0.3, 0.3))
     b = PrimitiveBuilder()
     b.plane(Material((0.8, 0.8, 0.8)))
     b.box((0.0, 0.0, 1.0), (0.25, 0.25, 0.25), Material((0.2, 0.2, 0.8)))  # floating 0.75 m up
@@ -200,7 +200,7 @@ def test_every_pattern_gives_the_ground_visible_detail(pattern: str) -> None:
 
 
 def test_sky_gradient_brightens_to_the_horizon_and_shows_the_sun() -> None:
-    light = Lighting(sun_dir=(1.0, 0.0, 0.3))
+    light = SunSky(sun_dir=(1.0, 0.0, 0.3))
     c2w = pose_from_angles(np.zeros(3), 0.0, np.radians(20.0))
     f = render_frame(PrimitiveBuilder().build(), c2w, K, W, H, light)
     assert np.all(f.ids == 0) and np.all(np.isinf(f.depth))
@@ -213,8 +213,8 @@ def test_sky_gradient_brightens_to_the_horizon_and_shows_the_sun() -> None:
 def test_fog_fades_distant_ground_to_the_horizon_colour() -> None:
     horizon = (0.8, 0.8, 0.85)
     c2w = look_at(np.array([0.0, 0.0, 1.6]), np.array([10.0, 0.0, 0.0]))
-    clear = render_frame(ground_only().build(), c2w, K, W, H, Lighting(sky_horizon=horizon))
-    foggy = render_frame(ground_only().build(), c2w, K, W, H, Lighting(sky_horizon=horizon, fog=0.15))
+    clear = render_frame(ground_only().build(), c2w, K, W, H, SunSky(sky_horizon=horizon))
+    foggy = render_frame(ground_only().build(), c2w, K, W, H, SunSky(sky_horizon=horizon, fog=0.15))
     far = (slice(H // 2 + 2, H // 2 + 6), slice(None))
     target = np.array(horizon) * 255
     assert np.abs(foggy.rgb[far].mean(axis=(0, 1)) - target).max() < np.abs(clear.rgb[far].mean(axis=(0, 1)) - target).max()
@@ -224,7 +224,7 @@ def test_batched_frames_equal_single_frames() -> None:
     """render_frames (one frame per thread) and render_frame (threads share tiles) agree exactly."""
     poses = [look_at(np.array([-3.0 + i, -2.0, 1.8]), np.array([4.0, 3.0 - i, 0.5])) for i in range(3)]
     scenes = [scattered_scene(s).build() for s in (1, 2, 3)]
-    light = Lighting(sun_dir=(0.3, 0.4, 0.8))
+    light = SunSky(sun_dir=(0.3, 0.4, 0.8))
     batch = render_frames(list(zip(scenes, poses, strict=True)), K, W, H, light)
     for prims, pose, got in zip(scenes, poses, batch, strict=True):
         want = render_frame(prims, pose, K, W, H, light)
@@ -241,7 +241,7 @@ def test_compiled_kernels_are_cached_on_disk_for_the_next_process() -> None:
 
     render_frames([(ground_only().build(), look_at(np.array([0.0, 0.0, 1.6]), np.array([3.0, 0.0, 0.0])))], K, W, H)
     root = Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR") else Path(kernels.__file__).parent / "__pycache__"
-    for name in ("render_batch", "render_tiles", "antialias_tiles", "bin_screen", "bin_light"):
+    for name in ("render_jobs", "bin_screen", "bin_light"):
         assert list(root.rglob(f"kernels.{name}-*.nbi")), name
-    stats = kernels.render_batch.stats
+    stats = kernels.render_jobs.stats
     assert stats.cache_hits or stats.cache_misses  # loaded from, or saved to, the cache

@@ -15,7 +15,7 @@ from hmworld.catalog.scenes import SCENE_LIST, SCENES
 from hmworld.errors import UserError
 from hmworld.geometry import intrinsics, look_at
 from hmworld.render.builtin.primitives import PATTERNS, PLANE
-from hmworld.render.builtin.raycast import Lighting, RenderOptions, cast_rays, render_frame
+from hmworld.render.builtin.raycast import RenderOptions, SunSky, cast_rays, render_frame
 from hmworld.render.builtin.scenes import build_scene, sun_direction
 
 IDS = [s.id for s in SCENE_LIST]
@@ -164,7 +164,7 @@ def test_scene_renders_with_texture_sky_and_no_subject_ids(sid: str, scenes) -> 
     sc = scenes[sid]
     W, H = 64, 48
     c2w = look_at(np.array([12.0, -6.0, 1.7]), np.array([30.0, 10.0, 4.0]))
-    frame = render_frame(sc.prims, c2w, intrinsics(70, W, H), W, H, Lighting.of(sc), RenderOptions(antialias=False))
+    frame = render_frame(sc.prims, c2w, intrinsics(70, W, H), W, H, SunSky.of(sc), RenderOptions(antialias=False))
     assert np.all(frame.ids == 0)
     assert frame.rgb.std() > 10  # not a flat fill
     assert len(np.unique(frame.rgb.reshape(-1, 3), axis=0)) > 40

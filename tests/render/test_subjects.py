@@ -20,7 +20,7 @@ from hmworld.render.builtin.primitives import (
     PrimitiveBuilder,
     concat,
 )
-from hmworld.render.builtin.raycast import Lighting, RenderOptions, render_frame
+from hmworld.render.builtin.raycast import RenderOptions, SunSky, render_frame
 from hmworld.render.builtin.subjects import (
     pose_subjects,
     subject_builder,
@@ -261,7 +261,7 @@ def render_alone(sid: str, az: float, phase: float = 0.3):
     ground = PrimitiveBuilder()
     ground.plane(Material((0.45, 0.55, 0.3), (0.35, 0.45, 0.25), "grass", 1.0))
     prims = concat(ground.build(), subject_builder(sid, 1, pos, heading, phase, spec.gaits[0].speed_max).build())
-    frame = render_frame(prims, c2w, K, W, H, Lighting(), RenderOptions(antialias=False))
+    frame = render_frame(prims, c2w, K, W, H, SunSky(), RenderOptions(antialias=False))
     return frame, project(centre[None], c2w, K).uv[0]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,17 @@ import numpy as np
 from hmworld.clip import VIDEO_FILE, ClipRecord, Measured
 from hmworld.render import register_backend
 from hmworld.render.base import ShotResult, backend_info, finish_clip, render_each
+from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.primitives import PrimitiveSet
 from hmworld.render.builtin.raycast import (
     Frame,
-    Lighting,
+    FrameBatch,
     Packed,
     RenderOptions,
+    SunSky,
+    cast_frames,
     pack,
-    render_frames,
+    prepare_frames,
 )
 from hmworld.shot import Shot
 from hmworld.video import DEFAULT_CRF, open_video
@@ -42,13 +46,13 @@ def concat_packed(static: Packed, dynamic: Packed) -> Packed:
     """Static scenery followed by this frame's primitives (material indices re-based)."""
     if len(dynamic) == 0:
         return static
-    pk = dynamic.pk.copy()
-    pk[:, 2] += len(static.mp)
+    index = dynamic.prim_index.copy()
+    index[:, kn.I_MAT] += len(static.mat_pattern)
     return Packed(
-        np.concatenate([static.pk, pk]),
-        np.concatenate([static.pf, dynamic.pf]),
-        np.concatenate([static.mp, dynamic.mp]),
-        np.concatenate([static.mf, dynamic.mf]),
+        np.concatenate([static.prim_index, index]),
+        np.concatenate([static.prim_geometry, dynamic.prim_geometry]),
+        np.concatenate([static.mat_pattern, dynamic.mat_pattern]),
+        np.concatenate([static.mat_params, dynamic.mat_params]),
     )
 
 
@@ -73,10 +77,17 @@ class ShotStats:
         }
 
 
+def _cast_on(threads: int, prepared: FrameBatch) -> list[Frame]:
+    """cast_frames on `threads` threads: numba's thread count is per calling thread, and the
+    caller's (set by the runner, say) must hold in the casting thread too."""
+    numba.set_num_threads(threads)
+    return cast_frames(prepared)
+
+
 def render_shot(
     shot: Shot,
     static: PrimitiveSet | Packed,
-    lighting: Lighting,
+    lighting: SunSky,
     pose: PoseFn,
     options: RenderOptions | None = None,
     stats: dict[str, Any] | None = None,
@@ -84,26 +95,35 @@ def render_shot(
 ) -> Iterator[Frame]:
     """Frames of a shot in order; fills `stats` (ShotStats fields) when the last is yielded.
 
-    Frames are cast `batch` at a time (default: 4 per thread), one per thread.
+    Frames are cast `batch` at a time (default: 4 per thread), one per thread; while a batch
+    is cast (the kernel releases the GIL), the next is posed and binned.
+    render_s counts the time spent producing frames, not the time the caller holds them.
     """
     options = options or RenderOptions()
-    batch = batch or 4 * numba.get_num_threads()
+    threads = numba.get_num_threads()
+    batch = batch or 4 * threads
     static_p = static if isinstance(static, Packed) else pack(static)
     render_s = 0.0
     edges = 0
     max_dyn = 0
-    for t0 in range(0, shot.frames, batch):
-        start = time.perf_counter()
-        todo = []
-        for t in range(t0, min(t0 + batch, shot.frames)):
-            dynamic = pack(pose(shot, t))
-            max_dyn = max(max_dyn, len(dynamic))
-            todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
-        frames = render_frames(todo, shot.K, shot.width, shot.height, lighting, options)
-        render_s += time.perf_counter() - start
-        for frame in frames:
-            edges += frame.edge_pixels
-            yield frame
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hmworld-cast") as pool:
+        pending = None
+        for t0 in [*range(0, shot.frames, batch), shot.frames]:
+            start = time.perf_counter()
+            prepared = None
+            if t0 < shot.frames:
+                todo = []
+                for t in range(t0, min(t0 + batch, shot.frames)):
+                    dynamic = pack(pose(shot, t))
+                    max_dyn = max(max_dyn, len(dynamic))
+                    todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
+                prepared = prepare_frames(todo, shot.K, shot.width, shot.height, lighting, options)
+            frames = pending.result() if pending is not None else []
+            pending = pool.submit(_cast_on, threads, prepared) if prepared is not None else None
+            render_s += time.perf_counter() - start
+            for frame in frames:
+                edges += frame.edge_pixels
+                yield frame
     if stats is not None:
         stats.update(
             ShotStats(
@@ -156,7 +176,7 @@ class BuiltinBackend:
         start = time.perf_counter()
         with open_video(out_dir / VIDEO_FILE, shot.fps, shot.width, shot.height, crf=self.crf) as video:
             for t, frame in enumerate(
-                render_shot(shot, built.prims, Lighting.of(built), pose_fn, self.options, stats)
+                render_shot(shot, built.prims, SunSky.of(built), pose_fn, self.options, stats)
             ):
                 video.write(frame.rgb)
                 ids[t] = frame.ids

@@ -7,11 +7,14 @@ kernel inlining a function from another module could keep running stale code.
 For the same reason the primitive kinds and pattern numbers are written out
 here; tests check them against `primitives.py`.
 
-Data layout (built by `raycast.pack`): per primitive `pk` int32 [P,3]
-(kind, instance, material) and `pf` float64 [P,24] (a xyz, b xyz, radius 2,
-half 3, rot 9 row-major world-from-local, bounding sphere centre 3 and radius);
-per material `mp` int32 [M] (pattern) and `mf` float64 [M,8] (color, color2,
-scale, gloss).
+Data layout (built by `raycast.pack`; every column is read through the
+named offsets below, never a bare number): per primitive `pidx` int32 [P,3]
+(I_KIND, I_INST, I_MAT) and `geom` float64 [P,24] (G_*: end points a and b,
+radii, half sizes, world-from-local rotation row-major, bounding sphere); per
+material `mat_pattern` int32 [M] (index in PATTERNS) and `mat_params` float64
+[M,8] (M_*: colour, second colour, pattern scale, gloss). The camera vector is
+C_* [18], the light vector L_* [16], a sun grid's basis LG_* [9] and its
+sizes LD_* [3].
 Rays use unit directions; depth along the optical axis is t / |c| for the
 camera-space direction c = (x, y, 1).
 """
@@ -19,6 +22,7 @@ camera-space direction c = (x, y, 1).
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
@@ -35,18 +39,32 @@ JIT = {"cache": True, "error_model": "numpy", "fastmath": False}
 # the ray casting and made two threads slower than one (measured)
 HOT = {**JIT, "_nrt": False}
 
-F_A, F_B, F_R, F_H, F_ROT, F_BS, NF = 0, 3, 6, 8, 11, 20, 24
+# pidx columns: primitive kind, instance (0 = scenery, k = subject k-1), material index
+I_KIND, I_INST, I_MAT = 0, 1, 2
+# geom columns: a xyz (centre, first end point, or a point on a plane), b xyz (second end
+# point, or a plane's unit normal), radius 2 (radius, or a cone's end radii), half sizes 3
+# (box half sizes, ellipsoid radii), rot 9 (world-from-local, row-major), bounding sphere
+# centre 3 and radius
+G_A, G_B, G_R, G_HALF, G_ROT, G_BS, G_BSR, G_LEN = 0, 3, 6, 8, 11, 20, 23, 24
+# mat_params columns: colour rgb, second colour rgb, pattern period (metres), gloss 0..1
+M_COLOR, M_COLOR2, M_SCALE, M_GLOSS, M_LEN = 0, 3, 6, 7, 8
+# camera vector: origin 3, c2w rotation 9 row-major, fx, fy, cx, cy, 1/fx, 1/fy
+C_POS, C_ROT, C_FX, C_FY, C_CX, C_CY, C_IFX, C_IFY, CAM_LEN = 0, 3, 12, 13, 14, 15, 16, 17, 18
+# light vector: unit direction towards the sun 3, sun colour 3, ambient 3, sky top 3, sky horizon 3, fog density
+L_SUN, L_SUN_COLOR, L_AMBIENT, L_SKY_TOP, L_SKY_HORIZON, L_FOG, LIGHT_LEN = 0, 3, 6, 9, 12, 15, 16
+# sun grid basis: light-space axes e1 3 and e2 3, grid origin u0 and v0 (metres), 1 / cell size
+LG_E1, LG_E2, LG_U0, LG_V0, LG_INV_CELL, LG_LEN = 0, 3, 6, 7, 8, 9
+# sun grid sizes: cells along u, along v, how many of the `always` list a ray inside the grid tests
+LD_NU, LD_NV, LD_N_ALWAYS = 0, 1, 2
+# zspan columns: a primitive's lowest and highest world z (metres; planes: -inf, inf)
+Z_LO, Z_HI = 0, 1
+
 INF = np.inf
 NEAR = 1e-3  # metres along the optical axis
 SHADOW_EPS = 2e-4  # metres (scaled by distance) the shadow ray starts off the surface
 
 # rotated-grid supersampling offsets (pixels), one sample per row and column
 AA_OFFSETS = np.array([[0.125, 0.375], [0.375, -0.125], [-0.125, -0.375], [-0.375, 0.125]])
-
-# light vector layout: sun_dir 3, sun_color 3, ambient 3, sky_top 3, sky_horizon 3, fog 1
-LIGHT_LEN = 16
-# camera vector layout: origin 3, c2w rotation 9 row-major, fx, fy, cx, cy, 1/fx, 1/fy
-CAM_LEN = 18
 
 
 # --------------------------------------------------------------------------- intersections
@@ -71,28 +89,28 @@ def _sphere(cx, cy, cz, r, ox, oy, oz, dx, dy, dz, tmin):
 
 
 @njit(inline="always", **JIT)
-def _to_local(pf, k, x, y, z):
+def _to_local(geom, k, x, y, z):
     """R^T v for the primitive's world-from-local rotation R."""
     return (
-        pf[k, 11] * x + pf[k, 14] * y + pf[k, 17] * z,
-        pf[k, 12] * x + pf[k, 15] * y + pf[k, 18] * z,
-        pf[k, 13] * x + pf[k, 16] * y + pf[k, 19] * z,
+        geom[k, G_ROT] * x + geom[k, G_ROT + 3] * y + geom[k, G_ROT + 6] * z,
+        geom[k, G_ROT + 1] * x + geom[k, G_ROT + 4] * y + geom[k, G_ROT + 7] * z,
+        geom[k, G_ROT + 2] * x + geom[k, G_ROT + 5] * y + geom[k, G_ROT + 8] * z,
     )
 
 
 @njit(**HOT)
-def _box(pf, k, ox, oy, oz, dx, dy, dz, tmin):
-    lox, loy, loz = _to_local(pf, k, ox - pf[k, 0], oy - pf[k, 1], oz - pf[k, 2])
-    ldx, ldy, ldz = _to_local(pf, k, dx, dy, dz)
+def _box(geom, k, ox, oy, oz, dx, dy, dz, tmin):
+    lox, loy, loz = _to_local(geom, k, ox - geom[k, G_A], oy - geom[k, G_A + 1], oz - geom[k, G_A + 2])
+    ldx, ldy, ldz = _to_local(geom, k, dx, dy, dz)
     tn = -INF
     tf = INF
     for ax in range(3):
         if ax == 0:
-            o, d, h = lox, ldx, pf[k, 8]
+            o, d, h = lox, ldx, geom[k, G_HALF]
         elif ax == 1:
-            o, d, h = loy, ldy, pf[k, 9]
+            o, d, h = loy, ldy, geom[k, G_HALF + 1]
         else:
-            o, d, h = loz, ldz, pf[k, 10]
+            o, d, h = loz, ldz, geom[k, G_HALF + 2]
         if abs(d) < 1e-12:
             if abs(o) > h:
                 return INF
@@ -116,12 +134,12 @@ def _box(pf, k, ox, oy, oz, dx, dy, dz, tmin):
 
 
 @njit(**HOT)
-def _ellipsoid(pf, k, ox, oy, oz, dx, dy, dz, tmin):
-    hx, hy, hz = pf[k, 8], pf[k, 9], pf[k, 10]
+def _ellipsoid(geom, k, ox, oy, oz, dx, dy, dz, tmin):
+    hx, hy, hz = geom[k, G_HALF], geom[k, G_HALF + 1], geom[k, G_HALF + 2]
     if hx <= 0.0 or hy <= 0.0 or hz <= 0.0:
         return INF
-    lox, loy, loz = _to_local(pf, k, ox - pf[k, 0], oy - pf[k, 1], oz - pf[k, 2])
-    ldx, ldy, ldz = _to_local(pf, k, dx, dy, dz)
+    lox, loy, loz = _to_local(geom, k, ox - geom[k, G_A], oy - geom[k, G_A + 1], oz - geom[k, G_A + 2])
+    ldx, ldy, ldz = _to_local(geom, k, dx, dy, dz)
     lox, loy, loz = lox / hx, loy / hy, loz / hz
     ldx, ldy, ldz = ldx / hx, ldy / hy, ldz / hz
     a = ldx * ldx + ldy * ldy + ldz * ldz
@@ -156,9 +174,9 @@ def _disc(px, py, pz, nx, ny, nz, r, ox, oy, oz, dx, dy, dz, tmin):
 
 
 @njit(**HOT)
-def _capsule(pf, k, ox, oy, oz, dx, dy, dz, tmin):
+def _capsule(geom, k, ox, oy, oz, dx, dy, dz, tmin):
     """First crossing of the capsule surface: side (0<y<|ba|²) or the outer half of either cap."""
-    ax, ay, az, bx, by, bz, r = pf[k, 0], pf[k, 1], pf[k, 2], pf[k, 3], pf[k, 4], pf[k, 5], pf[k, 6]
+    ax, ay, az, bx, by, bz, r = geom[k, G_A], geom[k, G_A + 1], geom[k, G_A + 2], geom[k, G_B], geom[k, G_B + 1], geom[k, G_B + 2], geom[k, G_R]
     bax, bay, baz = bx - ax, by - ay, bz - az
     oax, oay, oaz = ox - ax, oy - ay, oz - az
     baba = bax * bax + bay * bay + baz * baz
@@ -208,11 +226,11 @@ def _capsule(pf, k, ox, oy, oz, dx, dy, dz, tmin):
 
 
 @njit(**HOT)
-def _frustum(pf, k, ox, oy, oz, dx, dy, dz, tmin, cone):
+def _frustum(geom, k, ox, oy, oz, dx, dy, dz, tmin, cone):
     """Capped cylinder (cone=False) or capped cone frustum from a (radius ra) to b (radius rb)."""
-    ax, ay, az, bx, by, bz = pf[k, 0], pf[k, 1], pf[k, 2], pf[k, 3], pf[k, 4], pf[k, 5]
-    ra = pf[k, 6]
-    rb = pf[k, 7] if cone else pf[k, 6]
+    ax, ay, az, bx, by, bz = geom[k, G_A], geom[k, G_A + 1], geom[k, G_A + 2], geom[k, G_B], geom[k, G_B + 1], geom[k, G_B + 2]
+    ra = geom[k, G_R]
+    rb = geom[k, G_R + 1] if cone else geom[k, G_R]
     bax, bay, baz = bx - ax, by - ay, bz - az
     oax, oay, oaz = ox - ax, oy - ay, oz - az
     baba = bax * bax + bay * bay + baz * baz
@@ -253,43 +271,43 @@ def _frustum(pf, k, ox, oy, oz, dx, dy, dz, tmin, cone):
 
 
 @njit(**HOT)
-def _plane(pf, k, ox, oy, oz, dx, dy, dz, tmin):
-    den = pf[k, 3] * dx + pf[k, 4] * dy + pf[k, 5] * dz
+def _plane(geom, k, ox, oy, oz, dx, dy, dz, tmin):
+    den = geom[k, G_B] * dx + geom[k, G_B + 1] * dy + geom[k, G_B + 2] * dz
     if den == 0.0:
         return INF
-    t = ((pf[k, 0] - ox) * pf[k, 3] + (pf[k, 1] - oy) * pf[k, 4] + (pf[k, 2] - oz) * pf[k, 5]) / den
+    t = ((geom[k, G_A] - ox) * geom[k, G_B] + (geom[k, G_A + 1] - oy) * geom[k, G_B + 1] + (geom[k, G_A + 2] - oz) * geom[k, G_B + 2]) / den
     if t > tmin:
         return t
     return INF
 
 
 @njit(**HOT)
-def hit(pk, pf, k, ox, oy, oz, dx, dy, dz, tmin, tmax=INF):
+def hit(pidx, geom, k, ox, oy, oz, dx, dy, dz, tmin, tmax=INF):
     """Ray parameter of the first surface crossing beyond tmin along a unit ray; inf if none.
 
     tmax lets the bounding-sphere test give up early on primitives wholly beyond it
     (a hit past tmax may still be returned; callers compare).
     """
-    kind = pk[k, 0]
+    kind = pidx[k, I_KIND]
     if kind == PLANE:
-        return _plane(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+        return _plane(geom, k, ox, oy, oz, dx, dy, dz, tmin)
     if kind == SPHERE:
-        return _sphere(pf[k, 0], pf[k, 1], pf[k, 2], pf[k, 6], ox, oy, oz, dx, dy, dz, tmin)
+        return _sphere(geom[k, G_A], geom[k, G_A + 1], geom[k, G_A + 2], geom[k, G_R], ox, oy, oz, dx, dy, dz, tmin)
     # cheap rejection by the bounding sphere before the exact test
-    cx, cy, cz, r = pf[k, 20] - ox, pf[k, 21] - oy, pf[k, 22] - oz, pf[k, 23]
+    cx, cy, cz, r = geom[k, G_BS] - ox, geom[k, G_BS + 1] - oy, geom[k, G_BS + 2] - oz, geom[k, G_BSR]
     b = cx * dx + cy * dy + cz * dz
     if b + r < tmin or b - r > tmax or cx * cx + cy * cy + cz * cz - b * b > r * r:
         return INF
     if kind == BOX:
-        return _box(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+        return _box(geom, k, ox, oy, oz, dx, dy, dz, tmin)
     if kind == CAPSULE:
-        return _capsule(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+        return _capsule(geom, k, ox, oy, oz, dx, dy, dz, tmin)
     if kind == CYLINDER:
-        return _frustum(pf, k, ox, oy, oz, dx, dy, dz, tmin, False)
+        return _frustum(geom, k, ox, oy, oz, dx, dy, dz, tmin, False)
     if kind == CONE:
-        return _frustum(pf, k, ox, oy, oz, dx, dy, dz, tmin, True)
+        return _frustum(geom, k, ox, oy, oz, dx, dy, dz, tmin, True)
     if kind == ELLIPSOID:
-        return _ellipsoid(pf, k, ox, oy, oz, dx, dy, dz, tmin)
+        return _ellipsoid(geom, k, ox, oy, oz, dx, dy, dz, tmin)
     return INF
 
 
@@ -302,21 +320,21 @@ def _unit(x, y, z):
 
 
 @njit(**HOT)
-def normal(pk, pf, k, px, py, pz):
+def normal(pidx, geom, k, px, py, pz):
     """Outward unit surface normal of primitive k at a point on its surface."""
-    kind = pk[k, 0]
+    kind = pidx[k, I_KIND]
     if kind == PLANE:
-        return pf[k, 3], pf[k, 4], pf[k, 5]
+        return geom[k, G_B], geom[k, G_B + 1], geom[k, G_B + 2]
     if kind == SPHERE:
-        return _unit(px - pf[k, 0], py - pf[k, 1], pz - pf[k, 2])
+        return _unit(px - geom[k, G_A], py - geom[k, G_A + 1], pz - geom[k, G_A + 2])
     if kind == BOX or kind == ELLIPSOID:
-        qx, qy, qz = _to_local(pf, k, px - pf[k, 0], py - pf[k, 1], pz - pf[k, 2])
+        qx, qy, qz = _to_local(geom, k, px - geom[k, G_A], py - geom[k, G_A + 1], pz - geom[k, G_A + 2])
         if kind == ELLIPSOID:
-            lx, ly, lz = qx / (pf[k, 8] * pf[k, 8]), qy / (pf[k, 9] * pf[k, 9]), qz / (pf[k, 10] * pf[k, 10])
+            lx, ly, lz = qx / (geom[k, G_HALF] * geom[k, G_HALF]), qy / (geom[k, G_HALF + 1] * geom[k, G_HALF + 1]), qz / (geom[k, G_HALF + 2] * geom[k, G_HALF + 2])
         else:
-            rx = abs(qx) / max(pf[k, 8], 1e-12)
-            ry = abs(qy) / max(pf[k, 9], 1e-12)
-            rz = abs(qz) / max(pf[k, 10], 1e-12)
+            rx = abs(qx) / max(geom[k, G_HALF], 1e-12)
+            ry = abs(qy) / max(geom[k, G_HALF + 1], 1e-12)
+            rz = abs(qz) / max(geom[k, G_HALF + 2], 1e-12)
             lx = ly = lz = 0.0
             if rx >= ry and rx >= rz:
                 lx = 1.0 if qx >= 0.0 else -1.0
@@ -325,13 +343,13 @@ def normal(pk, pf, k, px, py, pz):
             else:
                 lz = 1.0 if qz >= 0.0 else -1.0
         return _unit(
-            pf[k, 11] * lx + pf[k, 12] * ly + pf[k, 13] * lz,
-            pf[k, 14] * lx + pf[k, 15] * ly + pf[k, 16] * lz,
-            pf[k, 17] * lx + pf[k, 18] * ly + pf[k, 19] * lz,
+            geom[k, G_ROT] * lx + geom[k, G_ROT + 1] * ly + geom[k, G_ROT + 2] * lz,
+            geom[k, G_ROT + 3] * lx + geom[k, G_ROT + 4] * ly + geom[k, G_ROT + 5] * lz,
+            geom[k, G_ROT + 6] * lx + geom[k, G_ROT + 7] * ly + geom[k, G_ROT + 8] * lz,
         )
     # segment-based solids
-    bax, bay, baz = pf[k, 3] - pf[k, 0], pf[k, 4] - pf[k, 1], pf[k, 5] - pf[k, 2]
-    qx, qy, qz = px - pf[k, 0], py - pf[k, 1], pz - pf[k, 2]
+    bax, bay, baz = geom[k, G_B] - geom[k, G_A], geom[k, G_B + 1] - geom[k, G_A + 1], geom[k, G_B + 2] - geom[k, G_A + 2]
+    qx, qy, qz = px - geom[k, G_A], py - geom[k, G_A + 1], pz - geom[k, G_A + 2]
     baba = bax * bax + bay * bay + baz * baz
     y = (qx * bax + qy * bay + qz * baz) / baba if baba > 0.0 else 0.0
     if kind == CAPSULE:
@@ -339,8 +357,8 @@ def normal(pk, pf, k, px, py, pz):
         return _unit(qx - yc * bax, qy - yc * bay, qz - yc * baz)
     length = math.sqrt(baba)
     ux, uy, uz = bax / length, bay / length, baz / length
-    ra = pf[k, 6]
-    rb = pf[k, 7] if kind == CONE else pf[k, 6]
+    ra = geom[k, G_R]
+    rb = geom[k, G_R + 1] if kind == CONE else geom[k, G_R]
     kk = rb - ra
     rx, ry, rz = qx - y * bax, qy - y * bay, qz - y * baz
     rlen = math.sqrt(rx * rx + ry * ry + rz * rz)
@@ -360,49 +378,49 @@ def normal(pk, pf, k, px, py, pz):
 
 
 @njit(**JIT)
-def prim_bounds(pk, pf):
+def prim_bounds(pidx, geom):
     """World axis-aligned bounds [P,3] lo, hi of every primitive (planes: infinite)."""
-    n = pk.shape[0]
+    n = pidx.shape[0]
     lo = np.empty((n, 3))
     hi = np.empty((n, 3))
     for k in range(n):
-        kind = pk[k, 0]
+        kind = pidx[k, I_KIND]
         if kind == PLANE:
             for i in range(3):
                 lo[k, i] = -INF
                 hi[k, i] = INF
         elif kind == SPHERE:
             for i in range(3):
-                lo[k, i] = pf[k, i] - pf[k, 6]
-                hi[k, i] = pf[k, i] + pf[k, 6]
+                lo[k, i] = geom[k, G_A + i] - geom[k, G_R]
+                hi[k, i] = geom[k, G_A + i] + geom[k, G_R]
         elif kind == BOX or kind == ELLIPSOID:
             for i in range(3):
                 ext = 0.0
                 if kind == BOX:
                     for j in range(3):
-                        ext += abs(pf[k, 11 + 3 * i + j]) * pf[k, 8 + j]
+                        ext += abs(geom[k, G_ROT + 3 * i + j]) * geom[k, G_HALF + j]
                 else:
                     for j in range(3):
-                        ext += (pf[k, 11 + 3 * i + j] * pf[k, 8 + j]) ** 2
+                        ext += (geom[k, G_ROT + 3 * i + j] * geom[k, G_HALF + j]) ** 2
                     ext = math.sqrt(ext)
-                lo[k, i] = pf[k, i] - ext
-                hi[k, i] = pf[k, i] + ext
+                lo[k, i] = geom[k, G_A + i] - ext
+                hi[k, i] = geom[k, G_A + i] + ext
         elif kind == CAPSULE:
             for i in range(3):
-                lo[k, i] = min(pf[k, i], pf[k, 3 + i]) - pf[k, 6]
-                hi[k, i] = max(pf[k, i], pf[k, 3 + i]) + pf[k, 6]
+                lo[k, i] = min(geom[k, G_A + i], geom[k, G_B + i]) - geom[k, G_R]
+                hi[k, i] = max(geom[k, G_A + i], geom[k, G_B + i]) + geom[k, G_R]
         else:
-            ra = pf[k, 6]
-            rb = pf[k, 7] if kind == CONE else pf[k, 6]
-            bax, bay, baz = pf[k, 3] - pf[k, 0], pf[k, 4] - pf[k, 1], pf[k, 5] - pf[k, 2]
+            ra = geom[k, G_R]
+            rb = geom[k, G_R + 1] if kind == CONE else geom[k, G_R]
+            bax, bay, baz = geom[k, G_B] - geom[k, G_A], geom[k, G_B + 1] - geom[k, G_A + 1], geom[k, G_B + 2] - geom[k, G_A + 2]
             baba = bax * bax + bay * bay + baz * baz
             for i in range(3):
                 e = 1.0
                 if baba > 0.0:
                     comp = (bax, bay, baz)[i]
                     e = math.sqrt(max(0.0, 1.0 - comp * comp / baba))
-                lo[k, i] = min(pf[k, i] - ra * e, pf[k, 3 + i] - rb * e)
-                hi[k, i] = max(pf[k, i] + ra * e, pf[k, 3 + i] + rb * e)
+                lo[k, i] = min(geom[k, G_A + i] - ra * e, geom[k, G_B + i] - rb * e)
+                hi[k, i] = max(geom[k, G_A + i] + ra * e, geom[k, G_B + i] + rb * e)
     return lo, hi
 
 
@@ -434,24 +452,24 @@ def _csr(rects, ntx, nty):
 
 
 @njit(**JIT)
-def prim_obb(pk, pf):
+def prim_obb(pidx, geom):
     """Oriented boxes that contain each primitive: centre [P,3], axes [P,3,3] (columns), half sizes [P,3]."""
-    n = pk.shape[0]
+    n = pidx.shape[0]
     centre = np.zeros((n, 3))
     axes = np.zeros((n, 3, 3))
     half = np.zeros((n, 3))
     for k in range(n):
-        kind = pk[k, 0]
+        kind = pidx[k, I_KIND]
         if kind == PLANE:
             continue
         if kind == BOX or kind == ELLIPSOID or kind == SPHERE:
             for i in range(3):
-                centre[k, i] = pf[k, i]
+                centre[k, i] = geom[k, G_A + i]
                 for j in range(3):
-                    axes[k, i, j] = pf[k, 11 + 3 * i + j] if kind != SPHERE else (1.0 if i == j else 0.0)
-                half[k, i] = pf[k, 8 + i] if kind != SPHERE else pf[k, 6]
+                    axes[k, i, j] = geom[k, G_ROT + 3 * i + j] if kind != SPHERE else (1.0 if i == j else 0.0)
+                half[k, i] = geom[k, G_HALF + i] if kind != SPHERE else geom[k, G_R]
             continue
-        bax, bay, baz = pf[k, 3] - pf[k, 0], pf[k, 4] - pf[k, 1], pf[k, 5] - pf[k, 2]
+        bax, bay, baz = geom[k, G_B] - geom[k, G_A], geom[k, G_B + 1] - geom[k, G_A + 1], geom[k, G_B + 2] - geom[k, G_A + 2]
         length = math.sqrt(bax * bax + bay * bay + baz * baz)
         if length > 0.0:
             ux, uy, uz = bax / length, bay / length, baz / length
@@ -462,9 +480,9 @@ def prim_obb(pk, pf):
         else:
             vx, vy, vz = _unit(0.0, uz, -uy)  # u × x
         wx, wy, wz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx
-        r = pf[k, 6] if kind != CONE else max(pf[k, 6], pf[k, 7])
+        r = geom[k, G_R] if kind != CONE else max(geom[k, G_R], geom[k, G_R + 1])
         along = length / 2.0 + (r if kind == CAPSULE else 0.0)
-        centre[k, 0], centre[k, 1], centre[k, 2] = pf[k, 0] + bax / 2, pf[k, 1] + bay / 2, pf[k, 2] + baz / 2
+        centre[k, 0], centre[k, 1], centre[k, 2] = geom[k, G_A] + bax / 2, geom[k, G_A + 1] + bay / 2, geom[k, G_A + 2] + baz / 2
         axes[k, 0, 0], axes[k, 1, 0], axes[k, 2, 0] = ux, uy, uz
         axes[k, 0, 1], axes[k, 1, 1], axes[k, 2, 1] = vx, vy, vz
         axes[k, 0, 2], axes[k, 1, 2], axes[k, 2, 2] = wx, wy, wz
@@ -476,8 +494,8 @@ def prim_obb(pk, pf):
 def _screen_hull(k, centre, axes, half, cam, pts):
     """Convex hull (counter-clockwise, in `pts`) of primitive k's box clipped to depth >= NEAR
     and projected to pixels; returns the vertex count (0: nothing in front of the camera)."""
-    ox, oy, oz = cam[0], cam[1], cam[2]
-    fx, fy, cx, cy = cam[12], cam[13], cam[14], cam[15]
+    ox, oy, oz = cam[C_POS], cam[C_POS + 1], cam[C_POS + 2]
+    fx, fy, cx, cy = cam[C_FX], cam[C_FY], cam[C_CX], cam[C_CY]
     xs = np.empty(8)
     ys = np.empty(8)
     zs = np.empty(8)
@@ -488,9 +506,9 @@ def _screen_hull(k, centre, axes, half, cam, pts):
             wx += s * axes[k, 0, i]
             wy += s * axes[k, 1, i]
             wz += s * axes[k, 2, i]
-        xs[c] = cam[3] * wx + cam[6] * wy + cam[9] * wz
-        ys[c] = cam[4] * wx + cam[7] * wy + cam[10] * wz
-        zs[c] = cam[5] * wx + cam[8] * wy + cam[11] * wz
+        xs[c] = cam[C_ROT] * wx + cam[C_ROT + 3] * wy + cam[C_ROT + 6] * wz
+        ys[c] = cam[C_ROT + 1] * wx + cam[C_ROT + 4] * wy + cam[C_ROT + 7] * wz
+        zs[c] = cam[C_ROT + 2] * wx + cam[C_ROT + 5] * wy + cam[C_ROT + 8] * wz
     m = 0
     for c in range(8):
         if zs[c] >= NEAR:
@@ -561,7 +579,7 @@ def _tile_outside(pts, h, x0, y0, x1, y1):
 
 
 @njit(**JIT)
-def bin_screen(pk, pf, cam, width, height, tile, cull):
+def bin_screen(pidx, geom, cam, width, height, tile, cull):
     """Screen tiles → primitives whose projected bounding box can cover a sample in the tile.
 
     Each primitive's oriented box is clipped to the near plane and projected;
@@ -571,14 +589,14 @@ def bin_screen(pk, pf, cam, width, height, tile, cull):
     """
     ntx = (width + tile - 1) // tile
     nty = (height + tile - 1) // tile
-    n = pk.shape[0]
-    centre, axes, half = prim_obb(pk, pf)
+    n = pidx.shape[0]
+    centre, axes, half = prim_obb(pidx, geom)
     hulls = np.empty((n, 20, 2))
     nh = np.zeros(n, np.int64)
     rects = np.full((n, 4), -1, np.int64)
     eps = 1e-3  # pixels: round-off margin, never a reason to drop a primitive
     for k in range(n):
-        if pk[k, 0] == PLANE or not cull:
+        if pidx[k, I_KIND] == PLANE or not cull:
             rects[k, 0], rects[k, 1], rects[k, 2], rects[k, 3] = 0, 0, ntx - 1, nty - 1
             continue
         h = _screen_hull(k, centre, axes, half, cam, hulls[k])
@@ -622,7 +640,7 @@ def bin_screen(pk, pf, cam, width, height, tile, cull):
 
 
 @njit(**JIT)
-def bin_light(pk, pf, sun, max_cells, giant, cull):
+def bin_light(pidx, geom, sun, max_cells, giant, cull):
     """Bin primitives in the sun's view (orthographic along the sun direction).
 
     A shadow ray keeps its light-space (u, v) all the way to the sun, so it
@@ -641,14 +659,14 @@ def bin_light(pk, pf, sun, max_cells, giant, cull):
     else:
         e1x, e1y, e1z = _unit(0.0, lz, -ly)
     e2x, e2y, e2z = ly * e1z - lz * e1y, lz * e1x - lx * e1z, lx * e1y - ly * e1x
-    n = pk.shape[0]
-    centre, axes, half = prim_obb(pk, pf)
+    n = pidx.shape[0]
+    centre, axes, half = prim_obb(pidx, geom)
     uv = np.empty((n, 4))
     kind = np.zeros(n, np.int64)  # 0 binned, 1 plane or unculled, 2 giant
     umin = vmin = INF
     umax = vmax = -INF
     for k in range(n):
-        if pk[k, 0] == PLANE or not cull:
+        if pidx[k, I_KIND] == PLANE or not cull:
             kind[k] = 1
             continue
         cu = centre[k, 0] * e1x + centre[k, 1] * e1y + centre[k, 2] * e1z
@@ -679,18 +697,19 @@ def bin_light(pk, pf, sun, max_cells, giant, cull):
             if kind[k] == want:
                 always[j] = k
                 j += 1
-    grid = np.zeros(9)
-    grid[0], grid[1], grid[2], grid[3], grid[4], grid[5] = e1x, e1y, e1z, e2x, e2y, e2z
+    grid = np.zeros(LG_LEN)
+    grid[LG_E1], grid[LG_E1 + 1], grid[LG_E1 + 2] = e1x, e1y, e1z
+    grid[LG_E2], grid[LG_E2 + 1], grid[LG_E2 + 2] = e2x, e2y, e2z
     dims = np.zeros(3, np.int64)
-    dims[2] = n_always
+    dims[LD_N_ALWAYS] = n_always
     if umin > umax:  # nothing to bin: every ray tests the whole list
-        dims[2] = n_always + n_giant
+        dims[LD_N_ALWAYS] = n_always + n_giant
         return grid, dims, np.zeros(1, np.int64), np.empty(0, np.int32), always
     cell = max(max(umax - umin, vmax - vmin) / max_cells, 0.02)
     nu = int((umax - umin) / cell) + 1
     nv = int((vmax - vmin) / cell) + 1
-    grid[6], grid[7], grid[8] = umin, vmin, 1.0 / cell
-    dims[0], dims[1] = nu, nv
+    grid[LG_U0], grid[LG_V0], grid[LG_INV_CELL] = umin, vmin, 1.0 / cell
+    dims[LD_NU], dims[LD_NV] = nu, nv
     rects = np.full((n, 4), -1, np.int64)
     for k in range(n):
         if kind[k] == 1:
@@ -754,9 +773,9 @@ def _fade(footprint, feature):
 
 
 @njit(**HOT)
-def texture(pattern, mf, m, px, py, pz, nx, ny, nz, footprint):
+def texture(pattern, mat_params, m, px, py, pz, nx, ny, nz, footprint):
     """Albedo (r, g, b) and an edge class (pattern cell parity, 0 if smooth) at a world point."""
-    r1, g1, b1, r2, g2, b2, s = mf[m, 0], mf[m, 1], mf[m, 2], mf[m, 3], mf[m, 4], mf[m, 5], max(mf[m, 6], 1e-6)
+    r1, g1, b1, r2, g2, b2, s = mat_params[m, M_COLOR], mat_params[m, M_COLOR + 1], mat_params[m, M_COLOR + 2], mat_params[m, M_COLOR2], mat_params[m, M_COLOR2 + 1], mat_params[m, M_COLOR2 + 2], max(mat_params[m, M_SCALE], 1e-6)
     if pattern == FLAT:
         return r1, g1, b1, 0
     ax, ay, az = abs(nx), abs(ny), abs(nz)
@@ -822,21 +841,21 @@ def texture(pattern, mf, m, px, py, pz, nx, ny, nz, footprint):
 @njit(inline="always", **JIT)
 def _ray(cam, sx, sy):
     """World unit direction through image point (sx, sy) and |c| of its camera-space (x, y, 1)."""
-    x = (sx - cam[14]) * cam[16]
-    y = (sy - cam[15]) * cam[17]
-    dx = cam[3] * x + cam[4] * y + cam[5]
-    dy = cam[6] * x + cam[7] * y + cam[8]
-    dz = cam[9] * x + cam[10] * y + cam[11]
+    x = (sx - cam[C_CX]) * cam[C_IFX]
+    y = (sy - cam[C_CY]) * cam[C_IFY]
+    dx = cam[C_ROT] * x + cam[C_ROT + 1] * y + cam[C_ROT + 2]
+    dy = cam[C_ROT + 3] * x + cam[C_ROT + 4] * y + cam[C_ROT + 5]
+    dz = cam[C_ROT + 6] * x + cam[C_ROT + 7] * y + cam[C_ROT + 8]
     clen = math.sqrt(x * x + y * y + 1.0)
     inv = 1.0 / clen
     return dx * inv, dy * inv, dz * inv, clen
 
 
 @njit(**HOT)
-def _primary(cam, sx, sy, start, end, items, pk, pf):
+def _primary(cam, sx, sy, start, end, items, pidx, geom):
     """Nearest hit (t, prim) through (sx, sy), and a bit per subject instance hit at all."""
     dx, dy, dz, clen = _ray(cam, sx, sy)
-    ox, oy, oz = cam[0], cam[1], cam[2]
+    ox, oy, oz = cam[C_POS], cam[C_POS + 1], cam[C_POS + 2]
     tmin = NEAR * clen
     best_t = INF
     best_k = -1
@@ -844,9 +863,9 @@ def _primary(cam, sx, sy, start, end, items, pk, pf):
     for q in range(start, end):
         k = items[q]
         # scenery wholly beyond the nearest hit so far cannot matter; subjects can (silhouettes)
-        t = hit(pk, pf, k, ox, oy, oz, dx, dy, dz, tmin, best_t if pk[k, 1] == 0 else INF)
+        t = hit(pidx, geom, k, ox, oy, oz, dx, dy, dz, tmin, best_t if pidx[k, I_INST] == 0 else INF)
         if t < INF:
-            inst = pk[k, 1]
+            inst = pidx[k, I_INST]
             if inst > 0 and inst <= 8:
                 bits |= 1 << (inst - 1)
             if t < best_t:
@@ -859,13 +878,13 @@ def _primary(cam, sx, sy, start, end, items, pk, pf):
 def _sky(light, dx, dy, dz):
     e = max(dz, 0.0)
     s = math.sqrt(e)
-    r = light[12] + (light[9] - light[12]) * s
-    g = light[13] + (light[10] - light[13]) * s
-    b = light[14] + (light[11] - light[14]) * s
+    r = light[L_SKY_HORIZON] + (light[L_SKY_TOP] - light[L_SKY_HORIZON]) * s
+    g = light[L_SKY_HORIZON + 1] + (light[L_SKY_TOP + 1] - light[L_SKY_HORIZON + 1]) * s
+    b = light[L_SKY_HORIZON + 2] + (light[L_SKY_TOP + 2] - light[L_SKY_HORIZON + 2]) * s
     if dz < 0.0:  # below the horizon: a slightly darker haze
         k = 1.0 + 0.25 * max(dz, -1.0)
         r, g, b = r * k, g * k, b * k
-    cs = dx * light[0] + dy * light[1] + dz * light[2]
+    cs = dx * light[L_SUN] + dy * light[L_SUN + 1] + dz * light[L_SUN + 2]
     if cs > 0.0:
         c2 = cs * cs
         c6 = c2 * c2 * c2
@@ -877,63 +896,75 @@ def _sky(light, dx, dy, dz):
         glow = 0.35 * c64 + 0.12 * c6
         if cs > 0.99985:  # the sun's disc, about 2 degrees across
             glow = 3.0
-        r += light[3] * glow
-        g += light[4] * glow
-        b += light[5] * glow
+        r += light[L_SUN_COLOR] * glow
+        g += light[L_SUN_COLOR + 1] * glow
+        b += light[L_SUN_COLOR + 2] * glow
     return r, g, b
 
 
 @njit(**HOT)
-def _in_shadow(px, py, pz, self_k, light, pk, pf, lgrid, ldims, lstarts, litems, lplanes, zspan):
-    sx, sy, sz = light[0], light[1], light[2]
-    nu, nv = ldims[0], ldims[1]
+def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
+    """A primitive other than self_k that the ray from (px, py, pz) towards the sun hits; -1: none.
+
+    hint: a primitive to test first (-1: none), the occluder of a nearby ray: shadows come in
+    patches, so it usually answers at once. Which occluder is returned may depend on it; whether
+    there is one does not (every test is exact), so pixels never do.
+    """
+    sx, sy, sz = light[L_SUN], light[L_SUN + 1], light[L_SUN + 2]
+    pidx, geom, zspan, basis = scene.pidx, scene.geom, scene.zspan, sun.basis
+    if hint >= 0 and hint != self_k and not ((sz > 0.0 and pz > zspan[hint, Z_HI]) or (sz < 0.0 and pz < zspan[hint, Z_LO])):
+        if hit(pidx, geom, hint, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return hint
+    nu, nv = sun.dims[LD_NU], sun.dims[LD_NV]
     c = -1
     if nu > 0:
-        u = px * lgrid[0] + py * lgrid[1] + pz * lgrid[2]
-        v = px * lgrid[3] + py * lgrid[4] + pz * lgrid[5]
-        cu = np.int64(math.floor((u - lgrid[6]) * lgrid[8]))
-        cv = np.int64(math.floor((v - lgrid[7]) * lgrid[8]))
+        u = px * basis[LG_E1] + py * basis[LG_E1 + 1] + pz * basis[LG_E1 + 2]
+        v = px * basis[LG_E2] + py * basis[LG_E2 + 1] + pz * basis[LG_E2 + 2]
+        cu = np.int64(math.floor((u - basis[LG_U0]) * basis[LG_INV_CELL]))
+        cv = np.int64(math.floor((v - basis[LG_V0]) * basis[LG_INV_CELL]))
         if cu >= 0 and cv >= 0 and cu < nu and cv < nv:
             c = cv * nu + cu
     # planes always; the giants after them only for points outside the grid
-    n_list = ldims[2] if c >= 0 else lplanes.shape[0]
+    n_list = sun.dims[LD_N_ALWAYS] if c >= 0 else sun.always.shape[0]
     for q in range(n_list):
-        k = lplanes[q]
-        if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
+        k = sun.always[q]
+        if k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
             continue  # the ray climbs away from everything below it (or the reverse)
-        if hit(pk, pf, k, px, py, pz, sx, sy, sz, 0.0) < INF:
-            return True
+        if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return k
     if c < 0:
-        return False
-    for q in range(lstarts[c], lstarts[c + 1]):
-        k = litems[q]
-        if k == self_k or (sz > 0.0 and pz > zspan[k, 1]) or (sz < 0.0 and pz < zspan[k, 0]):
+        return -1
+    for q in range(sun.starts[c], sun.starts[c + 1]):
+        k = sun.items[q]
+        if k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
             continue
-        if hit(pk, pf, k, px, py, pz, sx, sy, sz, 0.0) < INF:
-            return True
-    return False
+        if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return k
+    return -1
 
 
 @njit(**HOT)
-def _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf, lgrid, ldims, lstarts, litems, lplanes, zspan, shadows,
-           known_shadow):  # fmt: skip
-    """Colour of a hit (sun Lambert + hemisphere ambient + gloss, hard shadow, fog) and its edge key.
+def _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, shadows, known_shadow, hint):
+    """Colour of a hit (sun Lambert + hemisphere ambient + gloss, hard shadow, fog), its edge key
+    and the shadow ray's occluder (-1: none or no ray cast).
 
-    known_shadow: -1 casts the shadow ray; 0 or 1 takes the answer as given.
+    known_shadow: -1 casts the shadow ray; 0 or 1 takes the answer as given. hint: see _in_shadow.
     """
-    ox, oy, oz = cam[0], cam[1], cam[2]
+    pidx, geom, mat_params = scene.pidx, scene.geom, scene.mat_params
+    ox, oy, oz = cam[C_POS], cam[C_POS + 1], cam[C_POS + 2]
     px, py, pz = ox + t * dx, oy + t * dy, oz + t * dz
-    nx, ny, nz = normal(pk, pf, k, px, py, pz)
+    nx, ny, nz = normal(pidx, geom, k, px, py, pz)
     if nx * dx + ny * dy + nz * dz > 0.0:
         nx, ny, nz = -nx, -ny, -nz
-    m = pk[k, 2]
+    m = pidx[k, I_MAT]
     cosv = max(abs(nx * dx + ny * dy + nz * dz), 0.2)
-    footprint = t * cam[16] / (clen * cosv)
-    ar, ag, ab, cls = texture(mp[m], mf, m, px, py, pz, nx, ny, nz, footprint)
-    lx, ly, lz = light[0], light[1], light[2]
+    footprint = t * cam[C_IFX] / (clen * cosv)
+    ar, ag, ab, cls = texture(scene.mat_pattern[m], mat_params, m, px, py, pz, nx, ny, nz, footprint)
+    lx, ly, lz = light[L_SUN], light[L_SUN + 1], light[L_SUN + 2]
     ndl = nx * lx + ny * ly + nz * lz
     lit = 0.0
     shadowed = 0
+    occluder = -1
     if ndl > 0.0:
         lit = ndl
         if known_shadow >= 0:
@@ -942,28 +973,29 @@ def _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf, lgrid, ldims, lst
                 lit = 0.0
         elif shadows:
             eps = SHADOW_EPS * (1.0 + t)
-            if _in_shadow(px + nx * eps, py + ny * eps, pz + nz * eps, k, light, pk, pf, lgrid, ldims, lstarts, litems, lplanes, zspan):
+            occluder = _in_shadow(px + nx * eps, py + ny * eps, pz + nz * eps, k, light, scene, sun, hint)
+            if occluder >= 0:
                 lit = 0.0
                 shadowed = 1
     hemi = 0.8 + 0.2 * nz
-    r = ar * (light[6] * hemi + light[3] * lit)
-    g = ag * (light[7] * hemi + light[4] * lit)
-    b = ab * (light[8] * hemi + light[5] * lit)
-    gloss = mf[m, 7]
+    r = ar * (light[L_AMBIENT] * hemi + light[L_SUN_COLOR] * lit)
+    g = ag * (light[L_AMBIENT + 1] * hemi + light[L_SUN_COLOR + 1] * lit)
+    b = ab * (light[L_AMBIENT + 2] * hemi + light[L_SUN_COLOR + 2] * lit)
+    gloss = mat_params[m, M_GLOSS]
     if gloss > 0.0 and lit > 0.0:
         hx, hy, hz = _unit(lx - dx, ly - dy, lz - dz)
         spec = gloss * max(nx * hx + ny * hy + nz * hz, 0.0) ** 48
-        r += light[3] * spec
-        g += light[4] * spec
-        b += light[5] * spec
-    fog = light[15]
+        r += light[L_SUN_COLOR] * spec
+        g += light[L_SUN_COLOR + 1] * spec
+        b += light[L_SUN_COLOR + 2] * spec
+    fog = light[L_FOG]
     if fog > 0.0:
         fa = 1.0 - math.exp(-fog * t)
-        r = r * (1.0 - fa) + light[12] * fa
-        g = g * (1.0 - fa) + light[13] * fa
-        b = b * (1.0 - fa) + light[14] * fa
+        r = r * (1.0 - fa) + light[L_SKY_HORIZON] * fa
+        g = g * (1.0 - fa) + light[L_SKY_HORIZON + 1] * fa
+        b = b * (1.0 - fa) + light[L_SKY_HORIZON + 2] * fa
     key = (np.int64(k) * 2 + shadowed) * 4 + cls
-    return r, g, b, key
+    return r, g, b, key, occluder
 
 
 @njit(inline="always", **JIT)
@@ -975,62 +1007,105 @@ def _u8(x):
     return np.uint8(int(x * 255.0 + 0.5))
 
 
+# --------------------------------------------------------------------------- frames and tiles
+
+# What the tile passes read and write; numba compiles named tuples to plain structs, so
+# bundling costs nothing per call. Frame-stacked arrays have a leading [B] axis.
+#   Scene: every frame's primitives and materials concatenated (pidx material and item
+#     indices are global into them); zspan [P,2] world z range of each primitive.
+#   Batch: image size, tile side (pixels), shadows on/off, the light vector, the Scene,
+#     per frame cams [B,18], tile_starts [B,n_tiles+1] into tile_items, and the sun grids:
+#     sun_basis [B,9], sun_dims [B,3], frame b's CSR starts sun_starts[sun_starts_at[b]:
+#     sun_starts_at[b+1]] into sun_items and always-tested list sun_always[sun_always_at[b]:
+#     sun_always_at[b+1]].
+#   SunGrid: one frame's sun grid (see bin_light).
+#   Images: the outputs of one frame (or [B] stacked): rgb uint8 [H,W,3], depth float32
+#     [H,W] (metres along the optical axis, inf = sky), ids uint8 [H,W] (nearest instance),
+#     sil uint8 [H,W] (bit k-1: subject k hit at all), key int64 [H,W] (edge key, -1 = sky).
+Scene = namedtuple("Scene", ["pidx", "geom", "mat_pattern", "mat_params", "zspan"])
+Batch = namedtuple(
+    "Batch",
+    ["width", "height", "tile", "shadows", "light", "scene", "cams", "tile_starts", "tile_items",
+     "sun_basis", "sun_dims", "sun_starts", "sun_starts_at", "sun_items", "sun_always", "sun_always_at"],
+)  # fmt: skip
+SunGrid = namedtuple("SunGrid", ["basis", "dims", "starts", "items", "always"])
+Images = namedtuple("Images", ["rgb", "depth", "ids", "sil", "key"])
+
+# passes of `render_jobs`
+PASS_CENTRE, PASS_ANTIALIAS = 1, 2
+
+
 @njit(**HOT)
-def _render_tile(
-    ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key,
-):  # fmt: skip
+def _cast_tile(batch, cam, starts, sun, ti, out):
+    """Centre sample of every pixel of tile ti: colour, depth, nearest instance, subject bits, edge key."""
+    width, height, tile, light, scene = batch.width, batch.height, batch.tile, batch.light, batch.scene
     ntx = (width + tile - 1) // tile
     ty = ti // ntx
     tx = ti - ty * ntx
     s, e = starts[ti], starts[ti + 1]
+    last = -1  # the latest shadow ray's occluder
     for j in range(ty * tile, min(height, ty * tile + tile)):
         for i in range(tx * tile, min(width, tx * tile + tile)):
-            t, k, bits, dx, dy, dz, clen = _primary(cam, i + 0.5, j + 0.5, s, e, items, pk, pf)
-            sil[j, i] = bits
+            t, k, bits, dx, dy, dz, clen = _primary(cam, i + 0.5, j + 0.5, s, e, batch.tile_items, scene.pidx, scene.geom)
+            out.sil[j, i] = bits
             if k < 0:
                 r, g, b = _sky(light, dx, dy, dz)
-                depth[j, i] = np.float32(INF)
-                ids[j, i] = 0
-                key[j, i] = -1
+                out.depth[j, i] = np.float32(INF)
+                out.ids[j, i] = 0
+                out.key[j, i] = -1
             else:
-                r, g, b, kk = _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf,
-                                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, -1)
-                depth[j, i] = np.float32(t / clen)
-                ids[j, i] = np.uint8(min(pk[k, 1], 255))
-                key[j, i] = kk
-            rgb[j, i, 0] = _u8(r)
-            rgb[j, i, 1] = _u8(g)
-            rgb[j, i, 2] = _u8(b)
+                r, g, b, kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, -1, last)
+                if occ >= 0:
+                    last = occ
+                out.depth[j, i] = np.float32(t / clen)
+                out.ids[j, i] = np.uint8(min(scene.pidx[k, I_INST], 255))
+                out.key[j, i] = kk
+            out.rgb[j, i, 0] = _u8(r)
+            out.rgb[j, i, 1] = _u8(g)
+            out.rgb[j, i, 2] = _u8(b)
 
 
-@njit(parallel=True, **JIT)
-def render_tiles(
-    order, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key,
-):  # fmt: skip
-    """Centre sample of every pixel: colour, depth, nearest instance, subject bits, edge key.
-
-    The per-tile work runs in a function compiled without reference counting:
-    numba would otherwise update the shared arrays' counts atomically on every
-    inner call, which costs more than the ray casting and stops two threads scaling.
-    """
-    for oi in prange(order.shape[0]):
-        _render_tile(order[oi], width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key)
+@njit(inline="always", **JIT)
+def _shadow_seen(key, i, j, width, height, k):
+    """Whether primitive k is in shadow where the centre samples of pixel (i, j) and its four
+    neighbours see it: 0 or 1 if they all agree, -1 if they differ or none sees k (cast a ray)."""
+    seen = -1
+    for n in range(5):
+        ni, nj = i, j
+        if n == 1:
+            ni = i - 1
+        elif n == 2:
+            ni = i + 1
+        elif n == 3:
+            nj = j - 1
+        elif n == 4:
+            nj = j + 1
+        if ni < 0 or nj < 0 or ni >= width or nj >= height:
+            continue
+        kn_ = key[nj, ni]
+        if kn_ < 0 or kn_ // 8 != k:
+            continue
+        bit = (kn_ // 4) % 2
+        if seen < 0:
+            seen = bit
+        elif seen != bit:
+            return -1
+    return seen
 
 
 @njit(**HOT)
-def _antialias_tile(
-    ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets,
-):  # fmt: skip
+def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
+    """Re-shade the pixels of tile ti whose edge key differs from a 4-neighbour's, from the
+    rotated-grid samples `offsets`; returns how many it re-shaded."""
+    width, height, tile, light, scene = batch.width, batch.height, batch.tile, batch.light, batch.scene
+    key = out.key
     ntx = (width + tile - 1) // tile
     ns = offsets.shape[0]
     ty = ti // ntx
     tx = ti - ty * ntx
     s, e = starts[ti], starts[ti + 1]
     count = 0
+    last = -1  # the latest shadow ray's occluder
     for j in range(ty * tile, min(height, ty * tile + tile)):
         for i in range(tx * tile, min(width, tx * tile + tile)):
             kc = key[j, i]
@@ -1043,16 +1118,26 @@ def _antialias_tile(
             if not edge:
                 continue
             count += 1
-            # only a texture cell boundary inside one surface: re-sample the texture, not the scene
+            # one primitive all around: re-sample that surface, not the scene; and if only its
+            # texture cells differ (the same side of a shadow edge), not the shadow either
             surface = kc >= 0
+            known = -1
             if surface:
-                ks = kc // 4
+                kp = kc // 8
                 surface = (
+                    (i == 0 or key[j, i - 1] // 8 == kp)
+                    and (i + 1 == width or key[j, i + 1] // 8 == kp)
+                    and (j == 0 or key[j - 1, i] // 8 == kp)
+                    and (j + 1 == height or key[j + 1, i] // 8 == kp)
+                )
+                ks = kc // 4
+                if surface and (
                     (i == 0 or key[j, i - 1] // 4 == ks)
                     and (i + 1 == width or key[j, i + 1] // 4 == ks)
                     and (j == 0 or key[j - 1, i] // 4 == ks)
                     and (j + 1 == height or key[j + 1, i] // 4 == ks)
-                )
+                ):
+                    known = ks % 2
             ar = ag = ab = 0.0
             for q in range(ns):
                 sx, sy = i + 0.5 + offsets[q, 0], j + 0.5 + offsets[q, 1]
@@ -1060,86 +1145,90 @@ def _antialias_tile(
                 if surface:
                     dx, dy, dz, clen = _ray(cam, sx, sy)
                     k = kc // 8
-                    t = hit(pk, pf, k, cam[0], cam[1], cam[2], dx, dy, dz, NEAR * clen)
+                    t = hit(scene.pidx, scene.geom, k, cam[C_POS], cam[C_POS + 1], cam[C_POS + 2], dx, dy, dz, NEAR * clen)
                     if t < INF:
-                        r, g, b, _kk = _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf,
-                                             lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, (kc // 4) % 2)
+                        r, g, b, _kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, known, last)
+                        if occ >= 0:
+                            last = occ
                     else:
                         k = -1
                 if k < 0:
-                    t, k, _bits, dx, dy, dz, clen = _primary(cam, sx, sy, s, e, items, pk, pf)
+                    t, k, _bits, dx, dy, dz, clen = _primary(cam, sx, sy, s, e, batch.tile_items, scene.pidx, scene.geom)
                     if k < 0:
                         r, g, b = _sky(light, dx, dy, dz)
                     else:
-                        r, g, b, _kk = _shade(k, t, dx, dy, dz, clen, cam, light, pk, pf, mp, mf,
-                                             lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, -1)
+                        seen = _shadow_seen(key, i, j, width, height, k)
+                        r, g, b, _kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, seen, last)
+                        if occ >= 0:
+                            last = occ
                 ar += min(max(r, 0.0), 1.0)
                 ag += min(max(g, 0.0), 1.0)
                 ab += min(max(b, 0.0), 1.0)
-            rgb[j, i, 0] = _u8(ar / ns)
-            rgb[j, i, 1] = _u8(ag / ns)
-            rgb[j, i, 2] = _u8(ab / ns)
+            out.rgb[j, i, 0] = _u8(ar / ns)
+            out.rgb[j, i, 1] = _u8(ag / ns)
+            out.rgb[j, i, 2] = _u8(ab / ns)
     return count
-
-
-@njit(parallel=True, **JIT)
-def antialias_tiles(
-    order, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets, edges,
-):  # fmt: skip
-    """Re-shade pixels whose edge key differs from a 4-neighbour's with rotated-grid samples."""
-    for oi in prange(order.shape[0]):
-        ti = order[oi]
-        edges[ti] = _antialias_tile(ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-                                    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets)
 
 
 @njit(**HOT)
-def _render_frame_serial(
-    width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-    lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, antialias, offsets, rgb, depth, ids, sil, key,
-):  # fmt: skip
-    n_tiles = starts.shape[0] - 1
-    for ti in range(n_tiles):
-        _render_tile(ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, depth, ids, sil, key)
+def _run_tiles(batch, cam, starts, sun, tiles, out, passes, offsets):
+    """The passes of one job over its tiles, in order: every centre sample first, then anti-aliasing."""
+    if passes & PASS_CENTRE:
+        for q in range(tiles.shape[0]):
+            _cast_tile(batch, cam, starts, sun, tiles[q], out)
     count = 0
-    if antialias:
-        for ti in range(n_tiles):
-            count += _antialias_tile(ti, width, height, tile, starts, items, pk, pf, mp, mf, cam, light,
-                                     lgrid, ldims, lstarts, litems, lplanes, zspan, shadows, rgb, key, offsets)
+    if passes & PASS_ANTIALIAS:
+        for q in range(tiles.shape[0]):
+            count += _antialias_tile(batch, cam, starts, sun, tiles[q], out, offsets)
     return count
 
 
-@njit(parallel=True, **JIT)
-def render_batch(
-    width, height, tile, starts, items, pk, pf, mp, mf, cams, light,
-    lgrids, ldims, lstarts, lso, litems, lplanes, lpo, zspan, shadows, antialias, offsets,
-    rgb, depth, ids, sil, key, edges,
-):  # fmt: skip
-    """Several frames at once, one frame per thread: no synchronisation inside a frame, so a
-    busy machine that takes a core away stalls one frame, not every tile of every frame.
+@njit(parallel=True, nogil=True, **JIT)
+def render_jobs(batch, images, jobs, order, passes, offsets, edges):
+    """Run `passes` (PASS_* bits) over jobs [G,3] = (frame b, first, last): tiles order[first:last]
+    of frame b, one job per thread at a time; edges[g] = pixels job g anti-aliased.
 
-    Per-frame arrays are stacked ([B, ...]); primitive, material and item indices are global
-    into the concatenated arrays; lstarts/lplanes of frame b are [lso[b]:lso[b+1]], [lpo[b]:lpo[b+1]].
+    One job per frame gives each thread whole frames (clips: no waiting inside a frame, so a
+    busy machine that takes a core away stalls one frame, not every tile of every frame); one
+    job per tile shares a frame's tiles among the threads (run the centre pass over all of them
+    before the anti-aliasing pass, which reads the neighbours' edge keys). The per-tile work
+    runs in functions compiled without reference counting: numba would otherwise update the
+    shared arrays' counts atomically on every inner call, which costs more than the ray
+    casting and stops two threads scaling.
     """
-    for b in prange(cams.shape[0]):
-        edges[b] = _render_frame_serial(
-            width, height, tile, starts[b], items, pk, pf, mp, mf, cams[b], light,
-            lgrids[b], ldims[b], lstarts[lso[b]:lso[b + 1]], litems, lplanes[lpo[b]:lpo[b + 1]], zspan,
-            shadows, antialias, offsets, rgb[b], depth[b], ids[b], sil[b], key[b],
-        )  # fmt: skip
+    # a parallel loop's free variables must be arrays or scalars, not tuples of arrays: unpack here,
+    # bundle again inside
+    width, height, tile, shadows, light = batch.width, batch.height, batch.tile, batch.shadows, batch.light
+    pidx, geom, mat_pattern, mat_params, zspan = batch.scene
+    cams, tile_starts, tile_items = batch.cams, batch.tile_starts, batch.tile_items
+    sun_basis, sun_dims, sun_starts, sun_items = batch.sun_basis, batch.sun_dims, batch.sun_starts, batch.sun_items
+    sun_starts_at, sun_always, sun_always_at = batch.sun_starts_at, batch.sun_always, batch.sun_always_at
+    rgb, depth, ids, sil, key = images
+    for g in prange(jobs.shape[0]):
+        b, first, last = jobs[g, 0], jobs[g, 1], jobs[g, 2]
+        one = Batch(width, height, tile, shadows, light, Scene(pidx, geom, mat_pattern, mat_params, zspan),
+                    cams, tile_starts, tile_items, sun_basis, sun_dims, sun_starts, sun_starts_at, sun_items,
+                    sun_always, sun_always_at)  # fmt: skip
+        sun = SunGrid(
+            sun_basis[b],
+            sun_dims[b],
+            sun_starts[sun_starts_at[b] : sun_starts_at[b + 1]],
+            sun_items,
+            sun_always[sun_always_at[b] : sun_always_at[b + 1]],
+        )
+        out = Images(rgb[b], depth[b], ids[b], sil[b], key[b])
+        edges[g] = _run_tiles(one, cams[b], tile_starts[b], sun, order[first:last], out, passes, offsets)
 
 
 @njit(**JIT)
-def cast_rays(pk, pf, origins, dirs, tmin):
+def cast_rays(pidx, geom, origins, dirs, tmin):
     """Nearest hit (t, prim) for explicit unit rays, testing every primitive (for tests and picking)."""
     n = origins.shape[0]
     ts = np.full(n, INF)
     ks = np.full(n, -1, np.int64)
     for r in range(n):
-        for k in range(pk.shape[0]):
-            t = hit(pk, pf, k, origins[r, 0], origins[r, 1], origins[r, 2], dirs[r, 0], dirs[r, 1], dirs[r, 2], tmin)
+        for k in range(pidx.shape[0]):
+            t = hit(pidx, geom, k, origins[r, 0], origins[r, 1], origins[r, 2], dirs[r, 0], dirs[r, 1], dirs[r, 2], tmin)
             if t < ts[r]:
                 ts[r] = t
                 ks[r] = k

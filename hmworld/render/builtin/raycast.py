@@ -3,13 +3,16 @@
 A frame is cast in two compiled passes over screen tiles (kernels.py):
 every pixel's centre ray gives depth, the nearest instance, which subjects
 the ray hits at all (their silhouettes) and a shaded colour; then, with
-anti-aliasing on, pixels on an edge (a different primitive or shadow next
-door) are re-shaded from four rotated-grid samples, and pixels on a texture
-cell boundary re-sample only the texture. Each primitive is tested only in
+anti-aliasing on, pixels on an edge (a different primitive, shadow or texture
+cell next door) are re-shaded from four rotated-grid samples. Where one
+primitive surrounds the pixel the samples re-hit only that primitive (and, on
+a texture cell boundary, keep the centre's shadow); elsewhere a sample that
+lands on a primitive whose shadow the neighbouring centres agree on takes it
+from them instead of casting a shadow ray. Each primitive is tested only in
 the tiles that the projected outline of its bounding box (clipped to the near
 plane) overlaps, and each shadow ray only against the primitives binned in its
-cell of a grid seen from the sun, so cost follows covered pixels, not
-primitives × pixels.
+cell of a grid seen from the sun (the latest occluder first), so cost follows
+covered pixels, not primitives × pixels.
 
 `render_frame` shares one frame's tiles among the threads (interactive use);
 `render_frames` gives each thread whole frames (clips: no waiting inside a
@@ -39,8 +42,10 @@ MAX_SILHOUETTE_INSTANCES = 8  # one bit per subject instance in `Frame.silhouett
 
 
 @dataclass(frozen=True)
-class Lighting:
-    """Sun, ambient, sky and fog; `sun_dir` points towards the sun (world frame)."""
+class SunSky:
+    """What the ray caster lights and colours with: sun direction and colour, ambient, sky
+    colours at the zenith and horizon, fog density (1/metres); `sun_dir` points towards the sun
+    (world frame). Colours are linear RGB in 0..1."""
 
     sun_dir: tuple[float, float, float] = (0.45, -0.35, 0.82)
     sun_color: tuple[float, float, float] = (1.0, 0.96, 0.88)
@@ -50,7 +55,7 @@ class Lighting:
     fog: float = 0.0
 
     @classmethod
-    def of(cls, built: object) -> Lighting:
+    def of(cls, built: object) -> SunSky:
         """The lighting fields of a built scene (anything with these attribute names)."""
         return cls(
             sun_dir=tuple(float(x) for x in np.asarray(built.sun_dir, dtype=float)),
@@ -62,6 +67,7 @@ class Lighting:
         )
 
     def vector(self) -> np.ndarray:
+        """The kernels' light vector [16] (kernels.L_*), the sun direction made unit."""
         sun = np.asarray(self.sun_dir, dtype=float)
         norm = np.linalg.norm(sun)
         if not norm > 0:
@@ -121,13 +127,13 @@ class Frame:
 class Packed:
     """A PrimitiveSet as the flat arrays the kernels read."""
 
-    pk: np.ndarray  # int32 [P,3] kind, instance, material
-    pf: np.ndarray  # float64 [P,20]
-    mp: np.ndarray  # int32 [M]
-    mf: np.ndarray  # float64 [M,8]
+    prim_index: np.ndarray  # int32 [P,3] kind, instance, material index (kernels.I_*)
+    prim_geometry: np.ndarray  # float64 [P,24] end points, radii, half sizes, rotation, bounding sphere (kernels.G_*)
+    mat_pattern: np.ndarray  # int32 [M] texture pattern (index in primitives.PATTERNS)
+    mat_params: np.ndarray  # float64 [M,8] colour, second colour, pattern scale, gloss (kernels.M_*)
 
     def __len__(self) -> int:
-        return int(self.pk.shape[0])
+        return int(self.prim_index.shape[0])
 
 
 def bounding_spheres(prims: PrimitiveSet) -> tuple[np.ndarray, np.ndarray]:
@@ -151,23 +157,30 @@ def bounding_spheres(prims: PrimitiveSet) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pack(prims: PrimitiveSet) -> Packed:
+    """The flat arrays of a PrimitiveSet, laid out as kernels.py documents."""
     n = len(prims)
-    pk = np.stack([prims.kind, prims.instance, prims.material], axis=1).astype(np.int32).reshape(n, 3)
+    prim_index = np.stack([prims.kind, prims.instance, prims.material], axis=1).astype(np.int32).reshape(n, 3)
     centre, radius = bounding_spheres(prims)
-    pf = np.concatenate(
+    geometry = np.concatenate(
         [prims.a, prims.b, prims.radius, prims.half, prims.rot.reshape(n, 9), centre, radius[:, None]], axis=1
     ).astype(np.float64)
-    if pf.shape[1] != kn.NF:
-        raise ValueError(f"packed primitive rows have {pf.shape[1]} floats, kernels expect {kn.NF}")
-    if n and (pk[:, 2].min() < 0 or pk[:, 2].max() >= len(prims.mat_color)):
+    if geometry.shape[1] != kn.G_LEN:
+        raise ValueError(f"packed primitive rows have {geometry.shape[1]} floats, kernels expect {kn.G_LEN}")
+    mat = prim_index[:, kn.I_MAT]
+    if n and (mat.min() < 0 or mat.max() >= len(prims.mat_color)):
         raise ValueError("a primitive refers to a material index outside the set's materials")
-    mf = np.concatenate(
+    params = np.concatenate(
         [prims.mat_color, prims.mat_color2, prims.mat_scale[:, None], prims.mat_gloss[:, None]], axis=1
     ).astype(np.float64)
-    return Packed(np.ascontiguousarray(pk), np.ascontiguousarray(pf), prims.mat_pattern.astype(np.int32), mf)
+    if params.shape[1] != kn.M_LEN:
+        raise ValueError(f"packed material rows have {params.shape[1]} floats, kernels expect {kn.M_LEN}")
+    return Packed(
+        np.ascontiguousarray(prim_index), np.ascontiguousarray(geometry), prims.mat_pattern.astype(np.int32), params
+    )
 
 
 def camera_vector(c2w: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pose c2w [4,4] and intrinsics K [3,3] as the kernels' camera vector [18] (kernels.C_*)."""
     c2w = np.asarray(c2w, dtype=float)
     K = np.asarray(K, dtype=float)
     v = np.concatenate(
@@ -184,18 +197,23 @@ def tile_order(n_tiles: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
-    """One frame's kernel inputs: packed primitives, camera and both culling structures."""
+    """One frame's kernel inputs: packed primitives, camera vector [18] and both culling structures.
+
+    tile_starts [n_tiles+1] / tile_items: CSR lists of the primitives each screen tile tests;
+    zspan [P,2]: world z range of each primitive; sun_basis [9], sun_dims [3], sun_starts,
+    sun_items, sun_always: the sun's grid (kernels.bin_light).
+    """
 
     p: Packed
     cam: np.ndarray
-    starts: np.ndarray
-    items: np.ndarray
+    tile_starts: np.ndarray
+    tile_items: np.ndarray
     zspan: np.ndarray
-    lgrid: np.ndarray
-    ldims: np.ndarray
-    lstarts: np.ndarray
-    litems: np.ndarray
-    lplanes: np.ndarray
+    sun_basis: np.ndarray
+    sun_dims: np.ndarray
+    sun_starts: np.ndarray
+    sun_items: np.ndarray
+    sun_always: np.ndarray
 
 
 def prepare(
@@ -207,17 +225,58 @@ def prepare(
         raise ValueError(f"image size must be positive, got {width}x{height}")
     p = prims if isinstance(prims, Packed) else pack(prims)
     cam = camera_vector(c2w, K)
-    lo, hi = kn.prim_bounds(p.pk, p.pf)
+    lo, hi = kn.prim_bounds(p.prim_index, p.prim_geometry)
     zspan = np.ascontiguousarray(np.stack([lo[:, 2], hi[:, 2]], axis=1))
-    starts, items = kn.bin_screen(p.pk, p.pf, cam, width, height, int(options.tile), options.cull)
+    starts, items = kn.bin_screen(p.prim_index, p.prim_geometry, cam, width, height, int(options.tile), options.cull)
     if options.shadows:
-        lgrid, ldims, lstarts, litems, lplanes = kn.bin_light(
-            p.pk, p.pf, sun, options.light_cells, options.giant, options.cull
-        )
+        grid = kn.bin_light(p.prim_index, p.prim_geometry, sun, options.light_cells, options.giant, options.cull)
     else:
-        lgrid, ldims = np.zeros(9), np.zeros(3, np.int64)
-        lstarts, litems, lplanes = np.zeros(1, np.int64), np.empty(0, np.int32), np.empty(0, np.int32)
-    return Prepared(p, cam, starts, items, zspan, lgrid, ldims, lstarts, litems, lplanes)
+        grid = (np.zeros(kn.LG_LEN), np.zeros(3, np.int64), np.zeros(1, np.int64), np.empty(0, np.int32),
+                np.empty(0, np.int32))  # fmt: skip
+    return Prepared(p, cam, starts, items, zspan, *grid)
+
+
+def _offsets(sizes: list[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def _batch(fs: Sequence[Prepared], width: int, height: int, light: np.ndarray, options: RenderOptions) -> kn.Batch:
+    """Frames' kernel inputs stacked into one kernels.Batch (indices made global into the concatenations)."""
+    p_off = _offsets([len(f.p) for f in fs])
+    m_off = _offsets([len(f.p.mat_pattern) for f in fs])
+    i_off = _offsets([len(f.tile_items) for f in fs])
+    s_off = _offsets([len(f.sun_items) for f in fs])
+    cat = np.concatenate
+    scene = kn.Scene(
+        cat([f.p.prim_index + np.array([0, 0, m_off[i]], np.int32) for i, f in enumerate(fs)]),
+        cat([f.p.prim_geometry for f in fs]),
+        cat([f.p.mat_pattern for f in fs]),
+        cat([f.p.mat_params for f in fs]),
+        cat([f.zspan for f in fs]),
+    )
+    return kn.Batch(
+        int(width), int(height), int(options.tile), bool(options.shadows), light, scene,
+        np.stack([f.cam for f in fs]),
+        np.stack([f.tile_starts + i_off[i] for i, f in enumerate(fs)]),
+        cat([f.tile_items + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
+        np.stack([f.sun_basis for f in fs]),
+        np.stack([f.sun_dims for f in fs]),
+        cat([f.sun_starts + s_off[i] for i, f in enumerate(fs)]),
+        _offsets([len(f.sun_starts) for f in fs]),
+        cat([f.sun_items + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
+        cat([f.sun_always + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
+        _offsets([len(f.sun_always) for f in fs]),
+    )  # fmt: skip
+
+
+def _images(b: int, width: int, height: int) -> kn.Images:
+    return kn.Images(
+        np.empty((b, height, width, 3), np.uint8),
+        np.empty((b, height, width), np.float32),
+        np.empty((b, height, width), np.uint8),
+        np.empty((b, height, width), np.uint8),
+        np.empty((b, height, width), np.int64),
+    )
 
 
 def render_frame(
@@ -226,35 +285,23 @@ def render_frame(
     K: np.ndarray,
     width: int,
     height: int,
-    lighting: Lighting | None = None,
+    lighting: SunSky | None = None,
     options: RenderOptions | None = None,
 ) -> Frame:
     """Cast one frame through pinhole K from pose c2w (OpenCV axes, see geometry.py); threads share its tiles."""
-    lighting = lighting or Lighting()
+    lighting = lighting or SunSky()
     options = options or RenderOptions()
     light = lighting.vector()
     f = prepare(prims, c2w, K, width, height, light[:3], options)
-    tile = int(options.tile)
-    n_tiles = len(f.starts) - 1
-    order = tile_order(n_tiles)
-    rgb = np.empty((height, width, 3), np.uint8)
-    depth = np.empty((height, width), np.float32)
-    ids = np.empty((height, width), np.uint8)
-    sil = np.empty((height, width), np.uint8)
-    key = np.empty((height, width), np.int64)
-    common = (f.p.pk, f.p.pf, f.p.mp, f.p.mf, f.cam, light, f.lgrid, f.ldims, f.lstarts, f.litems, f.lplanes,
-              f.zspan, bool(options.shadows))  # fmt: skip
-    kn.render_tiles(order, width, height, tile, f.starts, f.items, *common, rgb, depth, ids, sil, key)
-    edge_pixels = 0
+    batch = _batch([f], width, height, light, options)
+    images = _images(1, width, height)
+    order = tile_order(len(f.tile_starts) - 1)
+    jobs = np.stack([np.zeros(len(order), np.int64), np.arange(len(order)), np.arange(1, len(order) + 1)], axis=1)
+    edges = np.zeros(len(jobs), np.int64)
+    kn.render_jobs(batch, images, jobs, order, kn.PASS_CENTRE, kn.AA_OFFSETS, edges)
     if options.antialias:
-        edges = np.zeros(n_tiles, np.int64)
-        kn.antialias_tiles(order, width, height, tile, f.starts, f.items, *common, rgb, key, kn.AA_OFFSETS, edges)
-        edge_pixels = int(edges.sum())
-    return Frame(rgb, depth, ids, sil, edge_pixels)
-
-
-def _offsets(sizes: list[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        kn.render_jobs(batch, images, jobs, order, kn.PASS_ANTIALIAS, kn.AA_OFFSETS, edges)
+    return Frame(images.rgb[0], images.depth[0], images.ids[0], images.sil[0], int(edges.sum()))
 
 
 def render_frames(
@@ -262,7 +309,7 @@ def render_frames(
     K: np.ndarray,
     width: int,
     height: int,
-    lighting: Lighting | None = None,
+    lighting: SunSky | None = None,
     options: RenderOptions | None = None,
 ) -> list[Frame]:
     """Cast several (primitives, c2w) frames in one call, one frame per thread.
@@ -272,44 +319,47 @@ def render_frames(
     """
     if not frames:
         return []
-    lighting = lighting or Lighting()
+    return cast_frames(prepare_frames(frames, K, width, height, lighting, options))
+
+
+@dataclass(frozen=True, eq=False)
+class FrameBatch:
+    """Frames packed and binned, ready to cast (`prepare_frames`)."""
+
+    batch: kn.Batch
+    frames: int
+    antialias: bool
+
+
+def prepare_frames(
+    frames: Sequence[tuple[PrimitiveSet | Packed, np.ndarray]],
+    K: np.ndarray,
+    width: int,
+    height: int,
+    lighting: SunSky | None = None,
+    options: RenderOptions | None = None,
+) -> FrameBatch:
+    """The first half of `render_frames` (packing and binning, holds the GIL); `cast_frames` is
+    the second (the casting, which releases it, so a caller can prepare the next batch meanwhile)."""
+    if not frames:
+        raise ValueError("prepare_frames needs at least one frame")
+    lighting = lighting or SunSky()
     options = options or RenderOptions()
     light = lighting.vector()
     fs = [prepare(prims, c2w, K, width, height, light[:3], options) for prims, c2w in frames]
-    b = len(fs)
-    p_off = _offsets([len(f.p) for f in fs])
-    m_off = _offsets([len(f.p.mp) for f in fs])
-    i_off = _offsets([len(f.items) for f in fs])
-    li_off = _offsets([len(f.litems) for f in fs])
-    pk = np.concatenate([f.p.pk + np.array([0, 0, m_off[i]], np.int32) for i, f in enumerate(fs)])
-    cat = np.concatenate
-    args = (
-        np.stack([f.starts + i_off[i] for i, f in enumerate(fs)]),
-        cat([f.items + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
-        pk,
-        cat([f.p.pf for f in fs]),
-        cat([f.p.mp for f in fs]),
-        cat([f.p.mf for f in fs]),
-        np.stack([f.cam for f in fs]),
-        light,
-        np.stack([f.lgrid for f in fs]),
-        np.stack([f.ldims for f in fs]),
-        cat([f.lstarts + li_off[i] for i, f in enumerate(fs)]),
-        _offsets([len(f.lstarts) for f in fs]),
-        cat([f.litems + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
-        cat([f.lplanes + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
-        _offsets([len(f.lplanes) for f in fs]),
-        cat([f.zspan for f in fs]),
-    )
-    rgb = np.empty((b, height, width, 3), np.uint8)
-    depth = np.empty((b, height, width), np.float32)
-    ids = np.empty((b, height, width), np.uint8)
-    sil = np.empty((b, height, width), np.uint8)
-    key = np.empty((b, height, width), np.int64)
+    return FrameBatch(_batch(fs, width, height, light, options), len(fs), bool(options.antialias))
+
+
+def cast_frames(prepared: FrameBatch) -> list[Frame]:
+    """Cast a prepared batch, one frame per thread (see `render_frames`)."""
+    batch, b = prepared.batch, prepared.frames
+    images = _images(b, batch.width, batch.height)
+    n_tiles = batch.tile_starts.shape[1] - 1
+    jobs = np.stack([np.arange(b), np.zeros(b, np.int64), np.full(b, n_tiles)], axis=1).astype(np.int64)
     edges = np.zeros(b, np.int64)
-    kn.render_batch(width, height, int(options.tile), *args, bool(options.shadows), bool(options.antialias),
-                    kn.AA_OFFSETS, rgb, depth, ids, sil, key, edges)  # fmt: skip
-    return [Frame(rgb[i], depth[i], ids[i], sil[i], int(edges[i])) for i in range(b)]
+    passes = kn.PASS_CENTRE | (kn.PASS_ANTIALIAS if prepared.antialias else 0)
+    kn.render_jobs(batch, images, jobs, np.arange(n_tiles, dtype=np.int64), passes, kn.AA_OFFSETS, edges)
+    return [Frame(images.rgb[i], images.depth[i], images.ids[i], images.sil[i], int(edges[i])) for i in range(b)]
 
 
 def cast_rays(
@@ -320,4 +370,4 @@ def cast_rays(
     o = np.ascontiguousarray(np.asarray(origins, dtype=float).reshape(-1, 3))
     d = np.asarray(directions, dtype=float).reshape(-1, 3)
     d = np.ascontiguousarray(d / np.linalg.norm(d, axis=1, keepdims=True))
-    return kn.cast_rays(p.pk, p.pf, o, d, float(tmin))
+    return kn.cast_rays(p.prim_index, p.prim_geometry, o, d, float(tmin))

@@ -26,7 +26,7 @@ TROUSERS = (Material((0.18, 0.2, 0.32)), Material((0.35, 0.3, 0.22)))
 
 @dataclass(frozen=True, eq=False)
 class ReferenceScene:
-    """Same fields as a catalog BuiltScene, so `Lighting.of` and the backend take either."""
+    """Same fields as a catalog BuiltScene, so `SunSky.of` and the backend take either."""
 
     prims: PrimitiveSet
     sun_dir: np.ndarray
