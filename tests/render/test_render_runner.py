@@ -157,7 +157,8 @@ def test_ctrl_c_with_workers_stops_every_process_and_leaves_no_false_clip(tmp_pa
         time.sleep(0.05)
     assert live_group_members(proc.pid) == []  # no worker left running
     folders = [p for p in clips.iterdir() if p.is_dir()]
-    assert any(not is_complete(p) for p in folders)
+    # the run was cut short (whether a clip was in flight at that instant is a race, so not asserted)
+    assert sum(is_complete(p) for p in folders) < 4
     for p in folders:
         if is_complete(p):
             assert_valid_clip(p)

@@ -14,7 +14,7 @@ HMWORLD_FAKE_UE_MODE picks engine behaviour the script cannot control:
 ok, crash, crash_once (needs HMWORLD_FAKE_UE_STATE), hang, hang_at_quit,
 few_frames, offset_camera, mrq_error, no_python (ignores the script).
 HMWORLD_FAKE_UE_ARGV, if set, names a file the pid and command line are appended to;
-HMWORLD_FAKE_UE_STARTUP_S adds a start-up delay (benchmarks); HMWORLD_FAKE_UE_FAULTS injects per-clip
+HMWORLD_FAKE_UE_STARTUP_S adds a start-up delay (benchmarks), HMWORLD_FAKE_UE_SHOT_S a render time per shot; HMWORLD_FAKE_UE_FAULTS injects per-clip
 crashes and hangs (see the stand-in's _Engine.fault).
 """
 

@@ -1139,6 +1139,7 @@ def _render_job(job):
     _journal("start", clip_id)
     if _engine.mode == "mrq_error":
         raise _RenderFailed("GPU crashed or device removed (fake)")
+    time.sleep(float(os.environ.get("HMWORLD_FAKE_UE_SHOT_S", "0")))  # a shot's render time (test hook)
     if _engine.mode == "hang" or _engine.fault("hang", clip_id):
         print(f"LogMovieRenderPipeline: rendering {clip_id} stalls (fake hang)", flush=True)
         while True:
