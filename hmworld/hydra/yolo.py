@@ -6,8 +6,9 @@ whose wheel does not import beside our CPU torch, so we run the standard ONNX ex
 (docs.ultralytics.com/modes/export; the maintainers' answer in ultralytics/ultralytics#751: "84 means
 bbox xywh + 80 scores"):
 
-- input ``images`` [1,3,S,S] float32, RGB in [0,1], the frame letterboxed to S×S (S = 640 by default):
-  scaled by r = min(S/H, S/W), centred, padded with grey 114/255 (Ultralytics' `LetterBox`);
+- input ``images`` [1,3,Sh,Sw] float32, RGB in [0,1] (640×640 by default; `imgsz=[h,w]` exports are
+  rectangular), the frame letterboxed into it: scaled by r = min(Sh/H, Sw/W), centred, padded with grey
+  114/255 (Ultralytics' `LetterBox`); a dynamic export is fed 640×640;
 - output [1, 4+C, N] (N = 8400 anchors at S = 640): rows 0–3 the box centre x, y, width, height in
   input pixels, rows 4… the per-class scores (sigmoid, no objectness); no NMS in the graph.
 
@@ -52,20 +53,21 @@ class Letterbox:
     top: int
 
 
-def letterbox_geometry(H: int, W: int, size: int) -> tuple[int, int, Letterbox]:
-    """Resized (h, w) and the letterbox of an H×W frame into size×size (Ultralytics' LetterBox, centred)."""
-    r = min(size / H, size / W)
+def letterbox_geometry(H: int, W: int, size: tuple[int, int]) -> tuple[int, int, Letterbox]:
+    """Resized (h, w) and the letterbox of an H×W frame into size (Sh, Sw) (Ultralytics' LetterBox, centred)."""
+    sh, sw = size
+    r = min(sh / H, sw / W)
     h, w = round(H * r), round(W * r)
-    top, left = round((size - h) / 2 - 0.1), round((size - w) / 2 - 0.1)
+    top, left = round((sh - h) / 2 - 0.1), round((sw - w) / 2 - 0.1)
     return h, w, Letterbox(r, left, top)
 
 
-def letterbox(frames: torch.Tensor, size: int) -> tuple[np.ndarray, Letterbox]:
-    """Frames [T,3,H,W] RGB in [0,1] → model input [T,3,size,size] float32 (bilinear resize, grey padding)."""
+def letterbox(frames: torch.Tensor, size: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+    """Frames [T,3,H,W] RGB in [0,1] → model input [T,3,Sh,Sw] float32 (bilinear resize, grey padding)."""
     T, _, H, W = frames.shape
     h, w, lb = letterbox_geometry(H, W, size)
     resized = F.interpolate(frames.float().clamp(0, 1), size=(h, w), mode="bilinear", align_corners=False)
-    out = torch.full((T, 3, size, size), PAD_VALUE)
+    out = torch.full((T, 3, *size), PAD_VALUE)
     out[:, :, lb.top : lb.top + h, lb.left : lb.left + w] = resized
     return out.numpy(), lb
 
@@ -119,7 +121,7 @@ class YoloDetector:
     """A local Ultralytics YOLOv8/YOLO11 detection model exported to ONNX (see the module docstring).
 
     Raises UserError when the file is missing, is not an ONNX model, or its input/output is not the
-    export's layout ([1,3,S,S] in; [1,4+C,N] out).
+    export's layout ([1,3,Sh,Sw] in; [1,4+C,N] out).
     """
 
     def __init__(self, path: str | Path, conf: float = 0.25, iou: float = 0.7, max_det: int = 300) -> None:
@@ -139,10 +141,11 @@ class YoloDetector:
             raise UserError(f"--dsc-detector {str(path)!r} is not an ONNX model onnxruntime can load ({first})") from None
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         shape = list(inputs[0].shape) if len(inputs) == 1 else []
-        if len(shape) != 4 or shape[1] != 3 or shape[2] != shape[3]:
+        if len(shape) != 4 or (shape[1] not in (3, None) and not isinstance(shape[1], str)):
             raise UserError(f"--dsc-detector {str(path)!r}: input {inputs[0].name if inputs else '(none)'} "
-                            f"has shape {shape}; a YOLO detection export takes one image [1,3,S,S]")  # fmt: skip
-        self.size = shape[2] if isinstance(shape[2], int) else DEFAULT_SIZE
+                            f"has shape {shape}; a YOLO detection export takes one RGB image [1,3,H,W]")  # fmt: skip
+        fixed = isinstance(shape[2], int) and isinstance(shape[3], int)
+        self.size = (shape[2], shape[3]) if fixed else (DEFAULT_SIZE, DEFAULT_SIZE)
         self.input_name = inputs[0].name
         self.path = path
         out = list(outputs[0].shape)
@@ -152,7 +155,7 @@ class YoloDetector:
         self.conf, self.iou, self.max_det = conf, iou, max_det
 
     def raw(self, image: np.ndarray) -> np.ndarray:
-        """The model's output [4+C, N] for one letterboxed image [3,S,S]."""
+        """The model's output [4+C, N] for one letterboxed image [3,Sh,Sw]."""
         (out,) = self.session.run(None, {self.input_name: image[None].astype(np.float32)})[:1]
         if out.ndim != 3 or out.shape[0] != 1 or out.shape[1] < 5:
             raise UserError(f"--dsc-detector {str(self.path)!r}: output has shape {list(out.shape)}; a YOLO "

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from hmworld.cli import app
 from hmworld.errors import UserError
-from hmworld.hydra import data as hydra_data
 from hmworld.hydra.dsc import detect_boxes
 from hmworld.hydra.yolo import (
     Detections,
@@ -69,10 +68,10 @@ def raw_output(rows: list[tuple[tuple[float, float, float, float], int, float]],
 
 
 def test_letterbox_matches_ultralytics_geometry():
-    h, w, lb = letterbox_geometry(480, 832, S)  # the paper's frame size
+    h, w, lb = letterbox_geometry(480, 832, (S, S))  # the paper's frame size
     assert (h, w) == (369, 640) and lb.left == 0 and lb.top == 135 and lb.scale == pytest.approx(640 / 832)
     frames = torch.ones(2, 3, 480, 832)
-    images, lb = letterbox(frames, S)
+    images, lb = letterbox(frames, (S, S))
     assert images.shape == (2, 3, S, S) and images.dtype == np.float32
     assert np.allclose(images[:, :, 135 : 135 + 369], 1.0)
     assert np.allclose(images[:, :, :135], 114 / 255) and np.allclose(images[:, :, 135 + 369 :], 114 / 255)
@@ -80,7 +79,7 @@ def test_letterbox_matches_ultralytics_geometry():
 
 def test_detector_returns_boxes_in_frame_pixels_and_nms_removes_duplicates(tmp_path):
     H, W = 480, 832
-    _, _, lb = letterbox_geometry(H, W, S)
+    _, _, lb = letterbox_geometry(H, W, (S, S))
     A, B = (100.0, 50.0, 300.0, 400.0), (600.0, 200.0, 700.0, 330.0)
     rows = [
         (A, PERSON, 0.9),
@@ -91,7 +90,7 @@ def test_detector_returns_boxes_in_frame_pixels_and_nms_removes_duplicates(tmp_p
         ((10.0, 10.0, 50.0, 50.0), PERSON, 0.1),  # below the score threshold
     ]
     det = YoloDetector(write_model(tmp_path / "m.onnx", raw_output(rows, lb)))
-    assert det.size == S
+    assert det.size == (S, S)
     (found,) = det.detect(torch.rand(1, 3, H, W))
     np.testing.assert_allclose(found.boxes, [A, A, B], atol=1e-3)
     np.testing.assert_allclose(found.scores, [0.9, 0.6, 0.5], atol=1e-6)
@@ -102,6 +101,18 @@ def test_detector_returns_boxes_in_frame_pixels_and_nms_removes_duplicates(tmp_p
     out = raw_output([((-20.0, -30.0, 900.0, 500.0), PERSON, 0.9)], lb)
     (clipped,) = YoloDetector(write_model(tmp_path / "c.onnx", out)).detect(torch.rand(1, 3, H, W))
     np.testing.assert_allclose(clipped.boxes, [[0, 0, W, H]], atol=1e-3)
+    # a rectangular export (imgsz=[384, 640]): 480×832 → 369×640 centred at top 7
+    _, _, lb = letterbox_geometry(H, W, (384, S))
+    assert lb.top == 7 and lb.left == 0
+    rect = write_model(tmp_path / "r.onnx", raw_output([(A, PERSON, 0.9)], lb), (1, 3, 384, S))
+    (found,) = YoloDetector(rect).detect(torch.rand(1, 3, H, W))
+    np.testing.assert_allclose(found.boxes, [A], atol=1e-3)
+    # a dynamic export (height and width named, not fixed) is fed 640×640
+    _, _, lb = letterbox_geometry(H, W, (S, S))
+    dynamic = write_model(tmp_path / "d.onnx", raw_output([(B, CAT, 0.7)], lb), (1, 3, "height", "width"))
+    det = YoloDetector(dynamic)
+    assert det.size == (S, S)
+    np.testing.assert_allclose(det.detect(torch.rand(1, 3, H, W))[0].boxes, [B], atol=1e-3)
 
 
 def test_nms_matches_a_scalar_greedy_reference():
@@ -147,7 +158,7 @@ def test_subject_follows_the_best_iou_with_its_last_known_box():
 
 def test_detect_boxes_normalises_and_starts_from_the_last_context_box(tmp_path):
     H = W = 32
-    _, _, lb = letterbox_geometry(H, W, S)
+    _, _, lb = letterbox_geometry(H, W, (S, S))
     det = YoloDetector(write_model(tmp_path / "m.onnx", raw_output([((9.0, 9.0, 17.0, 17.0), PERSON, 0.9)], lb)))
     ctx_boxes = torch.tensor([[0.25, 0.25, 0.5, 0.5], [-1.0, -1.0, -1.0, -1.0]])
     got = detect_boxes(det, ctx_boxes, torch.rand(3, 3, H, W), min_iou=0.1)
@@ -165,7 +176,7 @@ def test_bad_detector_files_are_user_errors(tmp_path):
         YoloDetector(write_model(tmp_path / "flat.onnx", np.zeros((1, 84), dtype=np.float32)))
     with pytest.raises(UserError, match=r"output has shape \[1, 3, 8400\]"):
         YoloDetector(write_model(tmp_path / "narrow.onnx", np.zeros((1, 3, N), dtype=np.float32)))
-    with pytest.raises(UserError, match="takes one image"):
+    with pytest.raises(UserError, match="takes one RGB image"):
         YoloDetector(write_model(tmp_path / "rgba.onnx", np.zeros((1, 84, N), dtype=np.float32), (1, 4, S, S)))
 
 
@@ -184,14 +195,6 @@ def test_cli_bad_detector_exits_2_with_one_line(tmp_path):
     assert isinstance(result.exception, UserError) and "give --dsc-clip" in str(result.exception)
 
 
-@pytest.fixture
-def synthetic_data(monkeypatch, squares):
-    def open_synthetic(data, split, cfg, masks=True):
-        return squares(n_clips=4 if split == "train" else 2, split=split, frames=cfg.frames, size=tuple(cfg.frame_size))
-
-    monkeypatch.setattr(hydra_data, "open_dataset", open_synthetic)
-
-
 def test_evaluate_with_a_detector_end_to_end(synthetic_data, tmp_path):
     transformers = pytest.importorskip("transformers")
     runner = CliRunner()
@@ -202,7 +205,7 @@ def test_evaluate_with_a_detector_end_to_end(synthetic_data, tmp_path):
                                         num_hidden_layers=1, num_attention_heads=4)  # fmt: skip
     transformers.CLIPVisionModel(cfg).save_pretrained(tmp_path / "clip")
     # 32×32 frames: a grid of person/dog/cat boxes of side 4, 8 and 16 px, so every subject box has a match
-    _, _, lb = letterbox_geometry(32, 32, S)
+    _, _, lb = letterbox_geometry(32, 32, (S, S))
     rows = [((float(x), float(y), float(x + s), float(y + s)), cls, 0.9)
             for s, cls in ((4, PERSON), (8, DOG), (16, CAT)) for y in range(0, 33 - s, 2) for x in range(0, 33 - s, 2)]  # fmt: skip
     model = write_model(tmp_path / "yolo.onnx", raw_output(rows, lb))
