@@ -13,8 +13,9 @@ bbox xywh + 80 scores"):
   input pixels, rows 4… the per-class scores (sigmoid, no objectness); no NMS in the graph.
 
 Post-processing follows Ultralytics' predict defaults: an anchor's score is its best class score, kept
-when ≥ `conf` (0.25), then class-aware greedy NMS at IoU `iou` (0.7), at most `max_det` boxes; boxes are
-mapped back through the letterbox to frame pixels and clipped to the frame.
+when ≥ `conf` (0.25), then class-aware greedy NMS at IoU `iou` (0.7) over the best `MAX_NMS` of them,
+at most `max_det` boxes; boxes are mapped back through the letterbox to frame pixels and clipped to
+the frame.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hmworld.errors import UserError
 PAD_VALUE = 114 / 255  # Ultralytics' LetterBox fill
 DEFAULT_SIZE = 640
 COCO_CLASSES = 80
+MAX_NMS = 3000  # the best-scoring candidates NMS considers per image (Ultralytics' own cap is 30000)
 # COCO person (0) and the animals: bird, cat, dog, horse, sheep, cow, elephant, bear, zebra, giraffe (14–23)
 COCO_SUBJECT_CLASSES = (0, *range(14, 24))
 
@@ -83,16 +85,20 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, max_det: int | None = None) -> np.ndarray:
     """Indices of the boxes greedy NMS keeps, best score first: a box is dropped when its IoU with a kept,
-    better-scoring box exceeds `iou`. boxes [n,4] (x1, y1, x2, y2), scores [n]."""
-    order = np.argsort(-scores, kind="stable")
-    overlap = box_iou(boxes[order], boxes[order]) > iou
-    keep = np.ones(len(order), dtype=bool)
-    for i in range(len(order)):  # each step suppresses a whole row at once
-        if keep[i]:
-            keep[i + 1 :] &= ~overlap[i, i + 1 :]
-    return order[keep]
+    better-scoring box exceeds `iou`; stops after `max_det` kept. boxes [n,4] (x1, y1, x2, y2), scores [n].
+
+    Each step keeps the best remaining box and drops, in one vectorised IoU, every remaining box it
+    overlaps: O(kept · n), never an n×n matrix.
+    """
+    remaining = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while remaining.size and (max_det is None or len(keep) < max_det):
+        best, rest = remaining[0], remaining[1:]
+        keep.append(int(best))
+        remaining = rest[box_iou(boxes[best][None], boxes[rest])[0] <= iou]
+    return np.array(keep, dtype=np.int64)
 
 
 def decode(output: np.ndarray, lb: Letterbox, H: int, W: int, conf: float, iou: float, max_det: int,
@@ -105,13 +111,14 @@ def decode(output: np.ndarray, lb: Letterbox, H: int, W: int, conf: float, iou: 
         scores_all = scores_all + allowed[:, None]
     cls = scores_all.argmax(0)
     score = scores_all[cls, np.arange(output.shape[1])]
-    sel = score >= conf
+    sel = np.flatnonzero(score >= conf)
+    sel = sel[np.argsort(-score[sel], kind="stable")[:MAX_NMS]]
     cx, cy, w, h = output[:4, sel]
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float64)
     score, cls = score[sel], cls[sel]
     span = boxes.max(initial=0.0) - boxes.min(initial=0.0) + 1.0
     offset = cls[:, None] * span  # class-aware NMS: each class shifted apart, so classes never overlap
-    keep = nms(boxes + offset, score, iou)[:max_det]
+    keep = nms(boxes + offset, score, iou, max_det)
     boxes = (boxes[keep] - np.array([lb.left, lb.top, lb.left, lb.top])) / lb.scale
     boxes = np.clip(boxes, 0, np.array([W, H, W, H], dtype=np.float64))
     return Detections(boxes, score[keep].astype(np.float64), cls[keep])
