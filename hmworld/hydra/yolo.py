@@ -32,6 +32,7 @@ from hmworld.errors import UserError
 PAD_VALUE = 114 / 255  # Ultralytics' LetterBox fill
 DEFAULT_SIZE = 640
 COCO_CLASSES = 80
+MATRIX_NMS = 512  # NMS over an IoU matrix up to this many candidates, row by row beyond
 MAX_NMS = 3000  # the best-scoring candidates NMS considers per image (Ultralytics' own cap is 30000)
 # COCO person (0) and the animals: bird, cat, dog, horse, sheep, cow, elephant, bear, zebra, giraffe (14–23)
 COCO_SUBJECT_CLASSES = (0, *range(14, 24))
@@ -87,18 +88,26 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, max_det: int | None = None) -> np.ndarray:
     """Indices of the boxes greedy NMS keeps, best score first: a box is dropped when its IoU with a kept,
-    better-scoring box exceeds `iou`; stops after `max_det` kept. boxes [n,4] (x1, y1, x2, y2), scores [n].
+    better-scoring box exceeds `iou`; at most `max_det` kept. boxes [n,4] (x1, y1, x2, y2), scores [n].
 
-    Each step keeps the best remaining box and drops, in one vectorised IoU, every remaining box it
-    overlaps: O(kept · n), never an n×n matrix.
+    Up to `MATRIX_NMS` boxes: one n×n IoU matrix, then a pass that suppresses a whole row per kept box
+    (fastest when few boxes); beyond: keep the best remaining box and drop what it overlaps in one IoU
+    row, O(kept · n) memory and time, never n². Same result (tools/bench_yolo_nms.py checks).
     """
-    remaining = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while remaining.size and (max_det is None or len(keep) < max_det):
-        best, rest = remaining[0], remaining[1:]
-        keep.append(int(best))
-        remaining = rest[box_iou(boxes[best][None], boxes[rest])[0] <= iou]
-    return np.array(keep, dtype=np.int64)
+    order = np.argsort(-scores, kind="stable")
+    if len(order) <= MATRIX_NMS:
+        overlap = box_iou(boxes[order], boxes[order]) > iou
+        keep = np.ones(len(order), dtype=bool)
+        for i in range(len(order)):
+            if keep[i]:
+                keep[i + 1 :] &= ~overlap[i, i + 1 :]
+        return order[keep][:max_det]
+    kept: list[int] = []
+    while order.size and (max_det is None or len(kept) < max_det):
+        best, rest = order[0], order[1:]
+        kept.append(int(best))
+        order = rest[box_iou(boxes[best][None], boxes[rest])[0] <= iou]
+    return np.array(kept, dtype=np.int64)
 
 
 def decode(output: np.ndarray, lb: Letterbox, H: int, W: int, conf: float, iou: float, max_det: int,

@@ -17,6 +17,7 @@ from hmworld.cli import app
 from hmworld.errors import UserError
 from hmworld.hydra.dsc import detect_boxes
 from hmworld.hydra.yolo import (
+    MATRIX_NMS,
     Detections,
     YoloDetector,
     letterbox,
@@ -132,6 +133,16 @@ def test_nms_matches_a_scalar_greedy_reference():
         if all(iou(boxes[i], boxes[j]) <= 0.5 for j in want):
             want.append(i)
     assert nms(boxes, scores, 0.5).tolist() == want
+    assert nms(boxes, scores, 0.5, max_det=3).tolist() == want[:3]
+    # beyond MATRIX_NMS candidates the row-by-row path: the same greedy rule
+    many = np.concatenate([boxes + 60 * k for k in range(10)])  # 600 boxes, 10 shifted copies
+    many_scores = rng.uniform(0, 1, len(many))
+    assert len(many) > MATRIX_NMS
+    want = []
+    for i in sorted(range(len(many)), key=lambda k: -many_scores[k]):
+        if all(iou(many[i], many[j]) <= 0.5 for j in want):
+            want.append(i)
+    assert nms(many, many_scores, 0.5).tolist() == want
     assert nms(np.zeros((0, 4)), np.zeros(0), 0.5).tolist() == []
 
 
