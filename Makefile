@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,caption,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,caption,ray,yolo]'
 	# the oldest typer pyproject allows, beside the newest: tests/test_cli_usage.py runs the CLI with both
 	$(BIN)/python -m pip install --quiet --no-deps --upgrade --target $(VENV)/typer-oldest typer==0.18.0 click
 	touch $(STAMP)

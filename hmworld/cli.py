@@ -563,6 +563,7 @@ def evaluate_cmd(
     samples: Annotated[int, typer.Option(help="Clips per run saved to OUT/samples as PNG (truth over generated).")] = 0,
     dsc_clip: Annotated[Path | None, typer.Option("--dsc-clip", help="Local transformers CLIP folder (ViT-B/16 for the paper's numbers): adds DSC_con / DSC_tgt.")] = None,
     dsc_boxes: Annotated[str, typer.Option("--dsc-boxes", help="release (boxes scaled as if CLIP saw the full frame, as eval_dsc.py does) or corrected (mapped through CLIP's centre crop).")] = "release",
+    dsc_detector: Annotated[Path | None, typer.Option("--dsc-detector", help="Local Ultralytics YOLOv8/YOLO11 detector exported to ONNX (yolo export format=onnx): boxes the subject in generated frames for DSC instead of the template tracker (needs onnxruntime: pip install 'hmworld[yolo]').")] = None,
     text_encoder: Annotated[Path | None, typer.Option("--text-encoder", help="For runs trained with --cache on text embeddings: the text encoder folder the cache used.")] = None,
 ) -> None:
     """Generate target frames from context + cameras and print quality and subject-consistency per run."""
@@ -574,6 +575,6 @@ def evaluate_cmd(
     opts = EvalOptions(
         split=split, steps=steps, max_clips=max_clips, batch_size=batch_size, seed=seed, device=device,
         lpips=lpips, clip=clip, out=out, samples=samples, dsc_clip=dsc_clip, dsc_boxes=dsc_boxes,
-        text_encoder=text_encoder,
+        dsc_detector=dsc_detector, text_encoder=text_encoder,
     )  # fmt: skip
     evaluate(run, data, opts, log=typer.echo)

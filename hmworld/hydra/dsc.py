@@ -10,11 +10,16 @@ target) pairs. Frames without a box are left out.
 Boxes: ground truth from our exact instance masks (the union box of every
 subject in the frame; the release draws its boxes around all red pixels of
 its mask video). Generated frames: the release tracks the subject with
-YOLOv11 (code not published). We use an offline template tracker with no
-weights: the subject's appearance in the last context frame where it is
-visible is searched in every generated frame by normalised cross-correlation
-(`metrics.locate`); a match scoring below `min_score` counts as "no subject".
-It sees only the context and the generated frames, never the ground-truth
+YOLOv11 (code not published). By default we use an offline template tracker
+with no weights: the subject's appearance in the last context frame where it
+is visible is searched in every generated frame by normalised
+cross-correlation (`metrics.locate`); a match scoring below `min_score`
+counts as "no subject". With a local YOLO model exported to ONNX
+(`hmworld.hydra.yolo`), the subject is followed through the detector's
+person/animal boxes instead: from the last context box, each generated
+frame's detection with the highest IoU with the subject's last known box, if
+that IoU is at least `min_iou` (`yolo.match_subject`). Either way the tracker
+sees only the context and the generated frames, never the ground-truth
 target, so DSC_tgt is not helped by true boxes.
 
 The release's preprocessing quirk: `CLIPProcessor` resizes the short side to
@@ -38,6 +43,7 @@ import torch.nn.functional as F
 
 from hmworld.errors import UserError
 from hmworld.hydra.metrics import locate, mask_boxes
+from hmworld.hydra.yolo import YoloDetector, match_subject
 
 BOX_MODES = ("release", "corrected")
 ROI_SIZE = 7
@@ -116,6 +122,22 @@ def track_boxes(context: torch.Tensor, context_boxes: torch.Tensor, generated: t
     return out
 
 
+def detect_boxes(detector: YoloDetector, context_boxes: torch.Tensor, generated: torch.Tensor, min_iou: float) -> torch.Tensor:
+    """Normalised boxes [T,4] of the subject in generated frames [T,3,H,W] found by `detector` (-1: absent).
+
+    Start: the last context box (context_boxes [Tc,4] normalised, -1 rows without a subject); the rule
+    is `yolo.match_subject`'s (highest IoU with the last known box, at least `min_iou`).
+    """
+    T, _, H, W = generated.shape
+    scale = np.array([W, H, W, H], dtype=np.float64)
+    seen = torch.nonzero(context_boxes[:, 0] >= 0).flatten()
+    if seen.numel() == 0:
+        return torch.full((T, 4), -1.0)
+    start = context_boxes[int(seen[-1])].double().numpy() * scale
+    boxes = match_subject(detector.detect(generated), start, min_iou) / scale
+    return torch.from_numpy(np.nan_to_num(boxes, nan=-1.0)).float()
+
+
 @dataclass(frozen=True)
 class DSCScores:
     con: float | None
@@ -126,7 +148,8 @@ class DSCScorer:
     """CLIP patch features of subject boxes from a local transformers CLIP folder (ViT-B/16 for the paper's numbers)."""
 
     def __init__(self, folder: str | Path, device: torch.device | str = "cpu", boxes: str = "release",
-                 min_score: float = 0.7) -> None:  # fmt: skip
+                 min_score: float = 0.7, detector: YoloDetector | None = None, min_iou: float = 0.1) -> None:  # fmt: skip
+        """min_score: the template tracker's match threshold; with `detector`, min_iou is the YOLO matcher's."""
         if boxes not in BOX_MODES:
             raise UserError(f"unknown DSC box mode {boxes!r}; use one of {', '.join(BOX_MODES)}")
         folder = Path(folder)
@@ -148,6 +171,8 @@ class DSCScorer:
         self.device = torch.device(device)
         self.boxes = boxes
         self.min_score = min_score
+        self.detector = detector
+        self.min_iou = min_iou
 
     def crop_geometry(self, H: int, W: int) -> tuple[int, int, int, int, int, int]:
         """(resized h, w, crop top, left, crop h, w) of the processor's short-side resize and centre crop."""
@@ -186,7 +211,10 @@ class DSCScorer:
               gt_masks: torch.Tensor) -> DSCScores:  # fmt: skip
         """DSC_con and DSC_tgt of one clip: context/generated/gt [T,3,H,W] in [0,1], masks [T,H,W] instance ids."""
         ctx_boxes = union_boxes(ctx_masks)
-        pred_boxes = track_boxes(context, ctx_boxes, generated, self.min_score)
+        if self.detector is not None:
+            pred_boxes = detect_boxes(self.detector, ctx_boxes, generated, self.min_iou)
+        else:
+            pred_boxes = track_boxes(context, ctx_boxes, generated, self.min_score)
         fc = self.features(context, ctx_boxes)
         fp = self.features(generated, pred_boxes)
         fg = self.features(gt, union_boxes(gt_masks))

@@ -29,6 +29,7 @@ from hmworld.hydra.dsc import BOX_MODES, DSCScorer
 from hmworld.hydra.pipeline import generate, prepare_batch
 from hmworld.hydra.text import TransformersTextEncoder
 from hmworld.hydra.train import resolve_device, step_seed
+from hmworld.hydra.yolo import YoloDetector
 
 EVAL_JSON = "eval.json"
 EVAL_MD = "eval.md"
@@ -49,6 +50,7 @@ class EvalOptions:
     min_subject_pixels: int = 4
     dsc_clip: Path | None = None  # local transformers CLIP folder (ViT-B/16 for the paper's DSC)
     dsc_boxes: str = "release"  # release (the centre-crop quirk) | corrected
+    dsc_detector: Path | None = None  # local YOLO ONNX export for generated-frame boxes (default: template tracker)
     text_encoder: Path | None = None  # runs trained on cached text embeddings: the encoder the cache used
 
     def __post_init__(self) -> None:
@@ -60,6 +62,8 @@ class EvalOptions:
             raise UserError("--batch-size must be at least 1 and --samples not negative")
         if self.dsc_boxes not in BOX_MODES:
             raise UserError(f"unknown --dsc-boxes {self.dsc_boxes!r}; use one of {', '.join(BOX_MODES)}")
+        if self.dsc_detector is not None and self.dsc_clip is None:
+            raise UserError("--dsc-detector boxes the subject for DSC; give --dsc-clip CLIP_DIR with it")
 
 
 @dataclass(frozen=True)
@@ -270,7 +274,8 @@ def evaluate(
     device = resolve_device(opts.device)
     lpips = metrics.LPIPS.from_folder(opts.lpips).to(device) if opts.lpips else None
     clip = metrics.ClipScorer(opts.clip, device) if opts.clip else None
-    dsc = DSCScorer(opts.dsc_clip, device, opts.dsc_boxes) if opts.dsc_clip else None
+    detector = YoloDetector(opts.dsc_detector) if opts.dsc_detector else None
+    dsc = DSCScorer(opts.dsc_clip, device, opts.dsc_boxes, detector=detector) if opts.dsc_clip else None
     rows = []
     for run_dir in run_dirs:
         label = _label(run_dir, run_dirs)
@@ -284,6 +289,7 @@ def evaluate(
             "steps": opts.steps,
             "seed": opts.seed,
             "dsc_boxes": opts.dsc_boxes if opts.dsc_clip else None,
+            "dsc_tracker": (f"yolo-onnx:{opts.dsc_detector}" if opts.dsc_detector else "template") if opts.dsc_clip else None,
             "rows": [r.to_dict() for r in rows],
         }
         write_json(opts.out / EVAL_JSON, report)

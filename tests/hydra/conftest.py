@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from hmworld import geometry
+from hmworld.hydra import data as hydra_data
 
 PALETTE = np.array([[0.95, 0.2, 0.15], [0.1, 0.35, 0.95], [0.95, 0.85, 0.1]])
 CAMERA_HEIGHT = 1.5
@@ -145,6 +146,16 @@ def _reentries(state: np.ndarray) -> tuple[np.ndarray, int]:
 @pytest.fixture
 def squares() -> type[MovingSquares]:
     return MovingSquares
+
+
+@pytest.fixture
+def synthetic_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI's dataset reader (hydra.data.open_dataset) at these clips: 4 train, 2 test."""
+
+    def open_synthetic(data, split, cfg, masks=True):
+        return MovingSquares(n_clips=4 if split == "train" else 2, split=split, frames=cfg.frames, size=tuple(cfg.frame_size))
+
+    monkeypatch.setattr(hydra_data, "open_dataset", open_synthetic)
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from hmworld.cli import app
-from hmworld.hydra import data as hydra_data
 from hmworld.hydra.evaluate import (
     EvalOptions,
     RunScores,
@@ -30,14 +29,6 @@ from hmworld.hydra.evaluate import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def synthetic_data(monkeypatch, squares):
-    def open_synthetic(data, split, cfg, masks=True):
-        return squares(n_clips=4 if split == "train" else 2, split=split, frames=cfg.frames, size=tuple(cfg.frame_size))
-
-    monkeypatch.setattr(hydra_data, "open_dataset", open_synthetic)
 
 
 def test_train_then_evaluate_two_runs_through_the_cli(synthetic_data, tmp_path):
