@@ -34,15 +34,8 @@ from hmworld.dataset.tables import DATA_DIR, META_DIR, PIXEL_COUNTS
 from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.errors import UserError
 from hmworld.events.counts import CountsBatch, batch_from_records, concat_batches
-from hmworld.events.detect import (
-    EventParams,
-    check_measured,
-    clip_results,
-    compute_states,
-    detect_events,
-    in_frame_from_geometry,
-    write_events,
-)
+from hmworld.events.detect import EventParams, check_measured, write_events
+from hmworld.events.run import batch_events, clip_results
 from hmworld.events.stats import compute_stats
 
 
@@ -217,9 +210,7 @@ def filter_events(
         raise UserError(
             f"{errors[0][1]}{more}; nothing was written; --keep-going processes the other clips"
         )
-    geom = in_frame_from_geometry(batch.box_px, batch.area, params)
-    states = compute_states(batch.visible, batch.silhouette, geom, batch.area, params)
-    arrays = detect_events(states, batch.fps, params)
+    arrays = batch_events(batch, params)
     results = results_table(arrays, batch)
 
     failed = [cid for cid, ok in zip(batch.clip_ids, arrays.passed, strict=True) if not ok]
@@ -229,18 +220,7 @@ def filter_events(
     folder_idx = [
         i for i, cid in enumerate(batch.clip_ids) if cid in with_folder and cid not in dropping
     ]
-    for ce in clip_results(
-        arrays,
-        batch.clip_ids,
-        batch.n_subjects,
-        batch.frames,
-        params,
-        batch.fps,
-        batch.scene,
-        batch.camera,
-        batch.sources(),
-        indices=folder_idx,
-    ):
+    for ce in clip_results(arrays, batch, params, indices=folder_idx):
         write_events(root / CLIPS_DIR / ce.clip_id, ce)
     if folder_idx:
         written.append(f"{len(folder_idx)} × {CLIPS_DIR}/<clip_id>/events.json")
