@@ -172,7 +172,7 @@ def main() -> None:
             )
         s = summary.stats
         print(
-            f"kept {s['kept']} / {s['clips']} ({100 * s['kept_fraction']:.1f}%), {s['pairs']} exit–entry pairs, events {s['events']}"
+            f"kept {s.kept} / {s.clips} ({100 * s.kept_fraction:.1f}%), {s.pairs} exit–entry pairs, events {dict(s.events)}"
         )
         t0 = time.perf_counter()
         results = read_events_table(work / "meta" / "events.parquet")

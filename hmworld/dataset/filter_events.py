@@ -15,7 +15,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from hmworld.errors import UserError
 from hmworld.events.counts import CountsBatch, batch_from_records, concat_batches
 from hmworld.events.detect import EventParams, check_measured, write_events
 from hmworld.events.run import batch_events, clip_results
-from hmworld.events.stats import compute_stats
+from hmworld.events.stats import EventStats, compute_stats
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class FilterSummary:
     dropped: bool
     errors: tuple[tuple[str, str], ...]  # (clip_id, one-line problem) of skipped clips
     written: tuple[str, ...]  # files and tables written, relative to the dataset
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: EventStats
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +65,7 @@ class FilterSummary:
             "dropped": list(self.failed) if self.dropped else [],
             "errors": [{"clip_id": c, "error": e} for c, e in self.errors],
             "written": list(self.written),
-            "stats": self.stats,
+            "stats": self.stats.to_dict(),
         }
 
     def format(self) -> str:
@@ -79,11 +79,11 @@ class FilterSummary:
         if self.clips:
             lines += [
                 "events per clip: "
-                + ", ".join(f"{k} {v:.2f}" for k, v in s["events_per_clip"].items()),
-                f"exit–entry pairs per clip: {s['pairs_per_clip']:.2f} ({s['pairs']} in all)",
+                + ", ".join(f"{k} {v:.2f}" for k, v in s.events_per_clip.items()),
+                f"exit–entry pairs per clip: {s.pairs_per_clip:.2f} ({s.pairs} in all)",
             ]
-            h = s["hidden_s"]
-            if s["pairs"]:
+            h = s.hidden_s
+            if s.pairs:
                 lines.append(
                     f"out of view (exit→entry): min {h['min']:.2f} s, median {h['median']:.2f} s, "
                     f"mean {h['mean']:.2f} s, max {h['max']:.2f} s"
@@ -245,7 +245,7 @@ def filter_events(
     )
 
 
-def dataset_stats(dataset_dir: str | Path) -> dict[str, Any]:
+def dataset_stats(dataset_dir: str | Path) -> EventStats:
     """Stats of the last filter-events run (meta/events.parquet), without recomputing anything."""
     path = events_table_path(dataset_dir)
     if not path.is_file():
