@@ -29,8 +29,8 @@ from hmworld.dataset.event_tables import (
     update_tables,
     write_events_table,
 )
+from hmworld.dataset.layout import DATA_DIR, META_DIR, PIXEL_COUNTS
 from hmworld.dataset.pixel_counts import pixel_counts_path, read_pixel_counts, with_table_info
-from hmworld.dataset.tables import DATA_DIR, META_DIR, PIXEL_COUNTS
 from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.errors import UserError
 from hmworld.events.counts import CountsBatch, batch_from_records, concat_batches
