@@ -270,7 +270,7 @@ def filter_events_cmd(
         visible_frac=visible_frac, in_frame_frac=in_frame_frac, box_fill=box_fill,
         min_frames=min_frames, min_hidden_frames=min_hidden_frames,
     )
-    with folder_lock(dataset_dir, "filter-events"):
+    with folder_lock(dataset_dir, "filter-events", create=False):
         summary = filter_events(dataset_dir, params, drop=drop, keep_going=keep_going)
     for _, problem in summary.errors:
         typer.echo(f"error: {problem}", err=True)
@@ -330,7 +330,7 @@ def caption_cmd(
         download=download, prompt=prompt,
     )
     ray_settings = RaySettings(ray_address, gpus_per_actor=ray_gpus, actors=ray_actors)
-    with folder_lock(dataset_dir, "caption"):
+    with folder_lock(dataset_dir, "caption", create=False):
         r = stages.caption(dataset_dir, captioner, settings, batch_size=batch_size, overwrite=overwrite,
                            progress=progress, keep_going=keep_going, executor=executor, ray_settings=ray_settings)
     typer.echo(r.summary.format(captioner))
@@ -383,7 +383,7 @@ def package_cmd(
         test_fraction,
         split_seed,
     )
-    with folder_lock(dataset_dir, "package"):
+    with folder_lock(dataset_dir, "package", create=False):
         report = package(dataset_dir, rule, shard_rows=shard_rows, keep_going=keep_going, passed_only=passed_only,
                          license=license, name=name, workers=workers)
     typer.echo(report.format())
@@ -424,7 +424,7 @@ def export_cmd(
 
     check_choice("export format", format, ["hmworld", "hydra-examples"])
     width, height = parse_resolution(size)
-    with folder_lock(dataset_dir, "export"), folder_lock(out, "export"):
+    with folder_lock(dataset_dir, "export", create=False), folder_lock(out, "export"):
         check_dir(out, "export folder")
         export = export_hmworld if format == "hmworld" else export_examples
         r = export(dataset_dir, out, split=split, width=width, height=height, passed_only=passed_only, limit=limit,

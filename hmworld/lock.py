@@ -71,14 +71,19 @@ def _acquire(path: Path) -> int | None:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | Path, stage: str) -> Iterator[Path]:
+def folder_lock(folder: str | Path, stage: str, create: bool = True) -> Iterator[Path]:
     """Hold FOLDER for `stage` for the duration of the block; UserError naming the holder if another run has it.
 
     The folder is created if missing (and removed again if the block left
     nothing in it). Locks of dead processes are taken over: the kernel
-    released them. Re-entrant within one process.
+    released them. Re-entrant within one process. create=False: a folder
+    that must already exist (a dataset to read) is not made; when it is
+    missing there is nothing to hold and the stage reports it.
     """
     folder = Path(folder)
+    if not create and not folder.is_dir():
+        yield folder / LOCK_FILE
+        return
     created = not folder.exists()
     check_dir(folder)  # creates it; a one-line UserError when it cannot be written
     key = folder.resolve()
