@@ -2,12 +2,14 @@
 
 Each finding is one line naming what disagrees: a row whose values differ
 from clip.json / caption.json, a path that points at another clip's files,
+a video or id-mask file whose bytes are not those packaged (SHA-256),
 clip files that no longer read (clip.json, events.json, caption.json), and
 (with `deep`) visible-pixel counts whose id mask is empty in that frame.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,14 @@ from hmworld.clip import (
     read_caption,
     read_clip,
 )
+from hmworld.dataset.digests import file_sha256
+from hmworld.dataset.schema import DIGEST_COLUMNS
 from hmworld.errors import DamagedClip, UserError
 from hmworld.events import read_events
 
 ROW_COLUMNS = ("clip_id", "video_path", "instances_path", "scene", "caption", "camera_c2w", "subject_pos",
-               "visible_pixels")
+               "visible_pixels", *DIGEST_COLUMNS)  # the digests may be absent (packaged before they existed)
+DIGESTED_FILES = dict(zip(DIGEST_COLUMNS, (VIDEO_FILE, INSTANCES_FILE), strict=True))
 POSITION_TOLERANCE_M = 1e-3  # subject_pos is float32 in the table
 
 
@@ -46,19 +51,48 @@ def _max_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmax(np.where(np.isnan(d), np.inf, d))) if d.size else 0.0
 
 
-def row_problems(root: Path, row: dict[str, Any], deep: bool) -> list[str]:
-    """Everything in which the table row `row` (ROW_COLUMNS) and the clip folder it names disagree."""
+def digest_problems(folder: Path, row: dict[str, Any], damaged: Collection[str] = ()) -> list[str]:
+    """The clip's files whose SHA-256 differs from the one `row` recorded at package time.
+
+    A digest column the row lacks (or holds null in) is not checked, nor is a
+    file that cannot be read or is named in `damaged` (the file checks already
+    reported it).
+    """
+    out = []
+    for col, name in DIGESTED_FILES.items():
+        want = row.get(col)
+        path = folder / name
+        if not want or name in damaged or not path.is_file():
+            continue
+        try:
+            now = file_sha256(path)
+        except OSError:
+            continue
+        if now != want:
+            out.append(f"{path}: not the file that was packaged (SHA-256 {now[:12]}..., table {col} "
+                       f"{want[:12]}...); replaced since packaging (re-package if the clip was re-rendered)")
+    return out
+
+
+def row_problems(root: Path, row: dict[str, Any], deep: bool, damaged: Collection[str] = ()) -> list[str]:
+    """Everything in which the table row `row` (ROW_COLUMNS) and the clip folder it names disagree.
+
+    damaged: names of the clip's files (VIDEO_FILE, INSTANCES_FILE) the file
+    checks found broken; their digests are not compared, so one damage is one line.
+    """
     cid = row["clip_id"]
     folder = root / CLIPS_DIR / cid
-    out: list[str] = []
+    paths = []
     for col, name in (("video_path", VIDEO_FILE), ("instances_path", INSTANCES_FILE)):
         want = f"{CLIPS_DIR}/{cid}/{name}"
         if row[col] != want:
-            out.append(f"{col} is {row[col]!r}, but this clip's file is {want!r}")
+            paths.append(f"{col} is {row[col]!r}, but this clip's file is {want!r}")
+    replaced = digest_problems(folder, row, damaged)  # a replaced file still reads: the mask check runs on it
     try:
         record = read_clip(folder)
     except DamagedClip as e:
-        return [*out, str(e)]
+        return [*paths, *replaced, str(e)]
+    out: list[str] = []
     try:
         read_events(folder)
     except UserError as e:
@@ -82,7 +116,7 @@ def row_problems(root: Path, row: dict[str, Any], deep: bool) -> list[str]:
     measured = record.measured.visible_pixels
     if vis.size != measured.size or np.any(vis != measured.reshape(-1)):
         out.append("visible_pixels in the table differ from those measured in clip.json")
-    if deep and shot.n_subjects and not out:
+    if deep and shot.n_subjects and not paths and not out:
         ids = record.load_instances()
         counted = np.stack([(ids == k + 1).reshape(shot.frames, -1).sum(1) for k in range(shot.n_subjects)])
         empty = (counted == 0) & (measured > 0)
@@ -90,4 +124,4 @@ def row_problems(root: Path, row: dict[str, Any], deep: bool) -> list[str]:
             k, t = (int(x[0]) for x in np.nonzero(empty))
             out.append(f"subject {k} has {int(measured[k, t])} visible pixels counted in frame {t}, but its id mask "
                        f"there is empty ({int(empty.sum())} such frame(s))")
-    return out
+    return [*paths, *replaced, *out]

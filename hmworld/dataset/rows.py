@@ -15,6 +15,7 @@ import pyarrow as pa
 from hmworld.catalog import SUBJECTS
 from hmworld.clip import CLIPS_DIR, Caption, ClipRecord
 from hmworld.dataset.arrays import to_arrow
+from hmworld.dataset.digests import file_sha256
 from hmworld.dataset.schema import MAX_SUBJECTS, pixel_counts_schema, table_schema
 from hmworld.events import ClipEvents
 from hmworld.geometry import (
@@ -57,7 +58,11 @@ def hydra_cams(c2w: np.ndarray, extra: dict[str, Any]) -> tuple[np.ndarray | Non
 
 
 def clip_row(record: ClipRecord, events: ClipEvents, caption: Caption | None, split: str) -> dict[str, Any]:
-    """The table row of one clip (numpy arrays for the array columns)."""
+    """The table row of one clip (numpy arrays for the array columns).
+
+    Reads rgb.mp4 and instances.npz once each for their SHA-256 (`validate`
+    compares it with the files later); raises OSError if either cannot be read.
+    """
     shot = record.shot
     n, t = shot.n_subjects, shot.frames
     rel = f"{CLIPS_DIR}/{shot.clip_id}"
@@ -89,6 +94,8 @@ def clip_row(record: ClipRecord, events: ClipEvents, caption: Caption | None, sp
         "hfov_deg": float(shot.hfov_deg),
         "video_path": f"{rel}/{record.video_path.name}",
         "instances_path": f"{rel}/{record.instances_path.name}",
+        "video_sha256": file_sha256(record.video_path),
+        "instances_sha256": file_sha256(record.instances_path),
         "caption": "" if caption is None else caption.caption,
         "captioner": "" if caption is None else caption.captioner,
         "camera_c2w": shot.c2w,

@@ -9,6 +9,7 @@ per-subject values are lists over the clip's N subjects (1..3).
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ DATASET_FORMAT = 1
 MAX_SUBJECTS = 3
 HYDRA_SAMPLES = 20  # rows of HyDRA's [20, 12] camera tensor
 HF_METADATA_KEY = b"huggingface"
+# Content digests recorded by `package`; tables packaged before they existed lack them (still format 1).
+DIGEST_COLUMNS = ("video_sha256", "instances_sha256")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def columns(frames: int) -> tuple[Column, ...]:
         Column("hfov_deg", f64, "", "deg", "horizontal field of view"),
         Column("video_path", s, "", "", "H.264 video, relative to the dataset folder"),
         Column("instances_path", s, "", "", "instances.npz (`ids` uint8 [T,H,W]; 0 none, k subject k-1), relative"),
+        Column("video_sha256", s, "", "", "SHA-256 (hex) of the video file's bytes when the clip was packaged"),
+        Column("instances_sha256", s, "", "", "SHA-256 (hex) of instances.npz's bytes when the clip was packaged"),
         Column("caption", s, "", "", "text caption ('' when the clip has none yet)"),
         Column("captioner", s, "", "", "what wrote the caption (template, minicpm-v, hmworld-import, '')"),
         Column("camera_c2w", _fsl(f64, T, 4, 4), "[T,4,4]", "m", "camera-to-world per frame: world right-handed Z up, camera axes OpenCV (x right, y down, z forward)"),
@@ -138,9 +143,14 @@ def hf_feature(t: pa.DataType) -> Any:
     raise ValueError(f"no `datasets` feature for arrow type {t}")
 
 
-def table_schema(frames: int) -> pa.Schema:
-    """The parquet schema, with the `datasets` features embedded so types round-trip."""
-    cols = columns(frames)
+def table_schema(frames: int, present: Collection[str] | None = None) -> pa.Schema:
+    """The parquet schema, with the `datasets` features embedded so types round-trip.
+
+    present: the column names of an existing table; the DIGEST_COLUMNS it lacks
+    (packaged before they existed) are left out, so such a table still matches.
+    """
+    cols = tuple(c for c in columns(frames)
+                 if present is None or c.name in present or c.name not in DIGEST_COLUMNS)
     features = {c.name: hf_feature(c.type) for c in cols}
     meta = {
         HF_METADATA_KEY: json.dumps({"info": {"features": features}}).encode(),

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmworld.clip import CLIP_JSON, clip_dir
+from hmworld.clip import CLIP_JSON, INSTANCES_FILE, VIDEO_FILE, clip_dir
 from hmworld.dataset.arrays import fixed_numpy, ragged_numpy
 from hmworld.dataset.checks import check_instances, decode_video, probe_video
 from hmworld.dataset.consistency import ROW_COLUMNS, row_problems
@@ -65,9 +65,13 @@ def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict
     if missing:
         out.append(f"{folder}: clip folder or its {CLIP_JSON} is missing")
     look = decode_video if deep else probe_video
-    out += look(root / video, frames, width, height)
-    out += check_instances(root / instances, frames, width, height, n, deep)
-    return out if missing else out + row_problems(root, row, deep and not out)
+    video_problems = look(root / video, frames, width, height)
+    mask_problems = check_instances(root / instances, frames, width, height, n, deep)
+    out += video_problems + mask_problems
+    if missing:
+        return out
+    damaged = [name for name, found in ((VIDEO_FILE, video_problems), (INSTANCES_FILE, mask_problems)) if found]
+    return out + row_problems(root, row, deep and not out, damaged)
 
 
 def _check_rows(table: pa.Table, split: str, info: DatasetInfo | None) -> list[Problem]:
@@ -156,7 +160,6 @@ def validate(
         problems.append(Problem("", f"{root / PIXEL_COUNTS_PATH}: missing"))
 
     frames = (info.frames if info is not None else 0) or 1
-    schema = table_schema(frames)
     seen: dict[str, str] = {}
     jobs = []
     counts = {"train": 0, "test": 0}
@@ -168,6 +171,7 @@ def validate(
                 problems.append(Problem("", f"{path}: cannot be read as parquet ({e})"))
                 continue
             counts[split] += table.num_rows
+            schema = table_schema(frames, table.column_names)  # digests absent: packaged before they existed
             if [(f.name, f.type) for f in table.schema] != [(f.name, f.type) for f in schema]:
                 missing = [n for n in schema.names if n not in table.column_names]
                 problems.append(Problem("", f"{path}: columns or types differ from the format of "
@@ -176,7 +180,7 @@ def validate(
                 continue
             problems += _check_rows(table, split, info)
             d = table.select(["clip_id", "video_path", "instances_path", "frames", "width", "height", "subjects"])
-            full = table.select(list(ROW_COLUMNS)).to_pylist()
+            full = table.select([c for c in ROW_COLUMNS if c in table.column_names]).to_pylist()
             for row, whole in zip(d.to_pylist(), full, strict=True):
                 if row["clip_id"] in seen:
                     problems.append(Problem(row["clip_id"], f"clip id appears twice ({seen[row['clip_id']]}, {path.name})"))

@@ -49,6 +49,7 @@ from hmworld.atomic import (
 )
 from hmworld.dataset.arrays import ragged_rows
 from hmworld.dataset.card import SUMMARY_COLUMNS, card_text, summarize, write_meta
+from hmworld.dataset.digests import update_from_file
 from hmworld.dataset.info import DatasetInfo, read_info
 from hmworld.dataset.layout import (
     CARD,
@@ -106,9 +107,7 @@ def _digest(stage: Path, shards: Shards) -> str:
     for split in SPLITS:
         for name in shards.get(split, ()):
             h.update(f"{split}/{name}\0".encode())
-            with open(stage / name, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
+            update_from_file(h, stage / name)
     return h.hexdigest()[:16]
 
 

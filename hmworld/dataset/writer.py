@@ -28,7 +28,7 @@ from hmworld.dataset.checks import check_clip_files
 from hmworld.dataset.info import DatasetInfo
 from hmworld.dataset.layout import DATA_DIR, shard_name
 from hmworld.dataset.rows import clip_row, pixel_counts_table, rows_table
-from hmworld.dataset.schema import table_schema
+from hmworld.dataset.schema import DIGEST_COLUMNS, table_schema
 from hmworld.dataset.splits import SPLITS, SplitRule, assign_split
 from hmworld.dataset.tables import read_all, require_dataset, shard_paths
 from hmworld.dataset.versions import (
@@ -45,7 +45,7 @@ from hmworld.errors import UserError
 from hmworld.events import clip_events, read_events
 
 DEFAULT_SHARD_ROWS = 1000
-PROTECTED = ("clip_id", "split")  # keys of the table; change them by re-packaging
+PROTECTED = ("clip_id", "split", *DIGEST_COLUMNS)  # keys and file digests; change them by re-packaging
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,7 @@ def update_columns(dataset_dir: str | Path, clip_ids: Sequence[str], updates: Ma
         if not rows.size:
             return table
         src = [where[shard_ids[j]] for j in rows]
-        schema = table_schema(_frames_of(table, 1))
+        schema = table_schema(_frames_of(table, 1), table.column_names)
         arrays = []
         for f in schema:
             old = table.column(f.name).combine_chunks() if table.num_rows else pa.array([], f.type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -9,10 +10,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from dataset_support import RULE, paint
 
-from hmworld.clip import list_clip_dirs
-from hmworld.dataset.tables import shard_paths
+from hmworld.clip import list_clip_dirs, read_clip
+from hmworld.dataset import package, update_columns
+from hmworld.dataset.checks import probe_video
+from hmworld.dataset.schema import DIGEST_COLUMNS, HF_METADATA_KEY
+from hmworld.dataset.tables import read_all, shard_paths
 from hmworld.dataset.validate import validate
+from hmworld.video import write_video
 
 
 def _edit_row(root: Path, change) -> str:
@@ -113,7 +120,8 @@ def test_an_empty_id_mask_where_visible_pixels_are_counted(fresh):
     with np.load(clip / "instances.npz") as z:
         ids = z["ids"]
     np.savez_compressed(clip / "instances.npz", ids=np.zeros_like(ids))
-    assert validate(fresh, quick=True).ok  # counting packets does not open the masks
+    quick = _problems(fresh, clip.name)  # counting packets does not open the masks; their digest tells
+    assert "instances.npz: not the file that was packaged" in quick and "id mask" not in quick
     text = _problems(fresh, clip.name, quick=False)
     assert "visible pixels counted in frame" in text and "its id mask there is empty" in text
 
@@ -122,3 +130,78 @@ def test_a_missing_clip_folder_is_named_once(fresh):
     clip = _first(fresh)
     shutil.rmtree(clip)
     assert "clip folder or its clip.json is missing" in _problems(fresh, clip.name)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _digests(root: Path, clip_id: str) -> dict[str, str]:
+    rows = read_all(root, columns=["clip_id", *DIGEST_COLUMNS]).to_pylist()
+    return next({c: r[c] for c in DIGEST_COLUMNS} for r in rows if r["clip_id"] == clip_id)
+
+
+def test_the_packaged_rows_record_the_sha256_of_each_clips_files(fresh):
+    for clip in list_clip_dirs(fresh):
+        assert _digests(fresh, clip.name) == {
+            "video_sha256": _sha256(clip / "rgb.mp4"), "instances_sha256": _sha256(clip / "instances.npz")}
+    assert validate(fresh).ok and validate(fresh, quick=True).ok
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_another_clips_video_of_the_same_size_and_length_swapped_in(fresh, quick):
+    clip = _first(fresh)
+    other = next(p for p in list_clip_dirs(fresh) if p != clip)
+    assert _sha256(other / "rgb.mp4") != _sha256(clip / "rgb.mp4")
+    shutil.copyfile(other / "rgb.mp4", clip / "rgb.mp4")
+    assert probe_video(clip / "rgb.mp4", 30, 64, 48) == []  # same size and length: only its bytes tell
+    text = _problems(fresh, clip.name, quick=quick)
+    assert text == (f"{clip / 'rgb.mp4'}: not the file that was packaged (SHA-256 {_sha256(other / 'rgb.mp4')[:12]}..., "
+                    f"table video_sha256 {_digests(fresh, clip.name)['video_sha256'][:12]}...); replaced since "
+                    "packaging (re-package if the clip was re-rendered)"), text
+    assert [p.clip for p in validate(fresh, quick=quick).problems] == [clip.name]
+
+
+def test_another_clips_id_masks_swapped_in(fresh):
+    clip = _first(fresh)
+    n = len(read_clip(clip).shot.subjects)
+    other = next(p for p in list_clip_dirs(fresh) if p != clip and len(read_clip(p).shot.subjects) == n)
+    shutil.copyfile(other / "instances.npz", clip / "instances.npz")
+    text = _problems(fresh, clip.name)
+    assert f"{clip / 'instances.npz'}: not the file that was packaged" in text and "instances_sha256" in text
+
+
+def test_repackaging_after_a_legit_rerender_updates_the_digest(fresh):
+    clip = _first(fresh)
+    before = _digests(fresh, clip.name)
+    rgb, _, _ = paint(read_clip(clip).shot)
+    write_video(clip / "rgb.mp4", rgb, 15, preset="veryslow")  # the same frames, encoded anew
+    now = _sha256(clip / "rgb.mp4")
+    assert now != before["video_sha256"]
+    assert "not the file that was packaged" in _problems(fresh, clip.name)
+    package(fresh, RULE, shard_rows=2)
+    assert _digests(fresh, clip.name) == {"video_sha256": now, "instances_sha256": before["instances_sha256"]}
+    assert validate(fresh).ok
+
+
+def _without_digests(root: Path) -> None:
+    """Rewrite every shard as a dataset packaged before the digest columns existed."""
+    for path in shard_paths(root):
+        table = pq.read_table(path)
+        meta = dict(table.schema.metadata)
+        hf = json.loads(meta[HF_METADATA_KEY])
+        for c in DIGEST_COLUMNS:
+            del hf["info"]["features"][c]
+        meta[HF_METADATA_KEY] = json.dumps(hf).encode()
+        pq.write_table(table.drop_columns(list(DIGEST_COLUMNS)).replace_schema_metadata(meta), path)
+
+
+def test_a_dataset_packaged_before_the_digest_columns_validates_and_updates(fresh):
+    _without_digests(fresh)
+    clip = _first(fresh)
+    other = next(p for p in list_clip_dirs(fresh) if p != clip)
+    shutil.copyfile(other / "rgb.mp4", clip / "rgb.mp4")  # nothing recorded to compare with
+    assert validate(fresh).ok, validate(fresh).format()
+    update_columns(fresh, [clip.name], {"caption": ["a new caption"]})
+    assert all(c not in pq.read_schema(p).names for p in shard_paths(fresh) for c in DIGEST_COLUMNS)
+    assert "caption in the table differs from caption.json" in _problems(fresh, clip.name)
