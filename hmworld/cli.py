@@ -296,7 +296,7 @@ def event_stats_cmd(
     from hmworld.events.stats import format_stats
 
     s = dataset_stats(dataset_dir)
-    typer.echo(json.dumps(s, indent=1) if as_json else format_stats(s))
+    typer.echo(json.dumps(s.to_dict(), indent=1) if as_json else format_stats(s))
 
 
 @app.command("caption")

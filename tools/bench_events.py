@@ -35,14 +35,7 @@ from hmworld.dataset.event_tables import read_events_table, update_tables
 from hmworld.dataset.filter_events import filter_events
 from hmworld.dataset.pixel_counts import pixel_counts_path, read_pixel_counts
 from hmworld.dataset.schema import pixel_counts_schema, table_schema
-from hmworld.events import (
-    EventParams,
-    clip_results,
-    compute_states,
-    detect_events,
-    in_frame_from_geometry,
-    write_events,
-)
+from hmworld.events import EventParams, batch_events, clip_results, write_events
 
 WIDTH, HEIGHT, FPS, FRAMES, SLOTS = 416, 240, 15, 150, 3
 
@@ -179,7 +172,7 @@ def main() -> None:
             )
         s = summary.stats
         print(
-            f"kept {s['kept']} / {s['clips']} ({100 * s['kept_fraction']:.1f}%), {s['pairs']} exit–entry pairs, events {s['events']}"
+            f"kept {s.kept} / {s.clips} ({100 * s.kept_fraction:.1f}%), {s.pairs} exit–entry pairs, events {dict(s.events)}"
         )
         t0 = time.perf_counter()
         results = read_events_table(work / "meta" / "events.parquet")
@@ -192,27 +185,12 @@ def main() -> None:
             batch, _ = read_pixel_counts(path)
             batch = batch.subset(np.arange(len(batch)) < n)
             params = EventParams()
-            geom = in_frame_from_geometry(batch.box_px, batch.area, params)
-            arrays = detect_events(
-                compute_states(batch.visible, batch.silhouette, geom, batch.area, params),
-                batch.fps,
-                params,
-            )
+            arrays = batch_events(batch, params)
             dirs = [work / "clips" / cid for cid in batch.clip_ids]
             for d in dirs:
                 d.mkdir(parents=True)
             t0 = time.perf_counter()
-            per_clip = clip_results(
-                arrays,
-                batch.clip_ids,
-                batch.n_subjects,
-                batch.frames,
-                params,
-                batch.fps,
-                batch.scene,
-                batch.camera,
-                batch.sources(),
-            )
+            per_clip = clip_results(arrays, batch, params)
             for d, r in zip(dirs, per_clip, strict=True):
                 write_events(d, r)
             dt = time.perf_counter() - t0

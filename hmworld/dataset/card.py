@@ -15,17 +15,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hmworld import __version__
-from hmworld.atomic import write_json, write_text
+from hmworld.atomic import write_text
 from hmworld.catalog import catalog_json
+from hmworld.dataset.info import DatasetInfo, Feature, write_info
+from hmworld.dataset.layout import (
+    CARD,
+    CLIP_FILES_TEMPLATE,
+    DATA_DIR,
+    PIXEL_COUNTS_PATH,
+    shard_glob,
+)
 from hmworld.dataset.schema import DATASET_FORMAT, MAX_SUBJECTS, columns
 from hmworld.dataset.splits import SPLITS, SplitRule
-from hmworld.dataset.tables import (
-    CARD,
-    DATA_DIR,
-    INFO_JSON,
-    META_DIR,
-    PIXEL_COUNTS,
-)
 
 SUMMARY_COLUMNS = (
     "clip_id", "split", "scene", "subjects", "subject_kinds", "backend", "n_pairs", "passed", "caption",
@@ -78,35 +79,29 @@ def _uniform(table: pa.Table, name: str) -> int | None:
 
 def info_json(
     table: pa.Table, shards: dict[str, list[str]], version: str | None, rule: SplitRule, license: str, name: str
-) -> dict[str, Any]:
+) -> DatasetInfo:
     """meta/info.json of the tables `shards` (split → paths relative to the dataset) hold."""
     frames = _uniform(table, "frames") or 0
-    return {
-        "format": "hmworld-dataset",
-        "format_version": DATASET_FORMAT,
-        "hmworld_version": __version__,
-        "tables_version": version,
-        "name": name,
-        "license": license,
-        "fps": _uniform(table, "fps"),
-        "frames": frames,
-        "width": _uniform(table, "width"),
-        "height": _uniform(table, "height"),
-        "max_subjects": MAX_SUBJECTS,
-        "conventions": CONVENTIONS,
-        "split_rule": rule.to_dict(),
-        "counts": summarize(table),
-        "files": {
-            "tables": {s: list(shards.get(s, [])) for s in SPLITS},
-            "pixel_counts": f"{META_DIR}/{PIXEL_COUNTS}",
-            "clips": "clips/<clip_id>/{rgb.mp4, instances.npz, clip.json, events.json, caption.json}",
-        },
-        "features": {
-            c.name: {"arrow_type": str(c.type), "shape": c.shape, "unit": c.unit, "description": c.description}
-            for c in columns(frames or 1)
-        },
-        "catalog": catalog_json(),
-    }
+    return DatasetInfo(
+        format_version=DATASET_FORMAT,
+        hmworld_version=__version__,
+        tables_version=version,
+        name=name,
+        license=license,
+        fps=_uniform(table, "fps"),
+        frames=frames,
+        width=_uniform(table, "width"),
+        height=_uniform(table, "height"),
+        max_subjects=MAX_SUBJECTS,
+        conventions=CONVENTIONS,
+        split_rule=rule,
+        counts=summarize(table),
+        tables={s: tuple(shards.get(s, [])) for s in SPLITS},
+        pixel_counts=PIXEL_COUNTS_PATH,
+        clips=CLIP_FILES_TEMPLATE,
+        features={c.name: Feature(str(c.type), c.shape, c.unit, c.description) for c in columns(frames or 1)},
+        catalog=catalog_json(),
+    )
 
 
 def _size_category(n: int) -> str:
@@ -116,17 +111,17 @@ def _size_category(n: int) -> str:
     return "n>1M"
 
 
-def card_text(info: dict[str, Any]) -> str:
+def card_text(info: DatasetInfo) -> str:
     """README.md: YAML front matter that points `datasets` at the parquet files, then the card."""
-    c = info["counts"]
-    name = info["name"]
-    where = DATA_DIR if info.get("tables_version") is None else f"{DATA_DIR}/{info['tables_version']}"
+    c = info.counts
+    name = info.name
+    where = DATA_DIR if info.tables_version is None else f"{DATA_DIR}/{info.tables_version}"
     splits = "\n".join(
-        f"  - split: {s}\n    path: {where}/{s}-*.parquet" for s in SPLITS if info["files"]["tables"][s]
+        f"  - split: {s}\n    path: {where}/{shard_glob(s)}" for s in SPLITS if info.tables[s]
     )
     yaml = (
         "---\n"
-        f"license: {info['license']}\n"
+        f"license: {info.license}\n"
         f"pretty_name: {name}\n"
         "task_categories:\n- text-to-video\n- image-to-video\n"
         "tags:\n- world-model\n- video\n- synthetic\n- hybrid-memory\n- hmworld\n"
@@ -136,15 +131,15 @@ def card_text(info: dict[str, Any]) -> str:
         "---\n"
     )
     cols = "\n".join(
-        f"| `{k}` | {v['shape'] or 'scalar'} | {v['unit'] or '-'} | {v['description']} |"
-        for k, v in info["features"].items()
+        f"| `{k}` | {v.shape or 'scalar'} | {v.unit or '-'} | {v.description} |"
+        for k, v in info.features.items()
     )
     conv = "\n".join(
         f"- **{k}**: {v if isinstance(v, str) else ', '.join(f'{a} = {b}' for a, b in v.items())}"
-        for k, v in info["conventions"].items()
+        for k, v in info.conventions.items()
     )
-    rule = info["split_rule"]
-    res = f"{info['width']}x{info['height']}" if info["width"] else "mixed"
+    rule = info.split_rule
+    res = f"{info.width}x{info.height}" if info.width else "mixed"
     scenes = ", ".join(f"{k} ({v})" for k, v in c["scenes"].items())
     return (
         f"{yaml}\n# {name}\n\n"
@@ -152,7 +147,7 @@ def card_text(info: dict[str, Any]) -> str:
         "the hmworld toolkit in the style of HM-World: a camera sweeps away from moving "
         "people and animals and back, so they leave the frame, keep moving unseen, and re-enter.\n\n"
         f"- clips: **{c['clips']}** (train {c['splits']['train']}, test {c['splits']['test']}); "
-        f"{info['frames']} frames at {info['fps']} fps, {res}\n"
+        f"{info.frames} frames at {info.fps} fps, {res}\n"
         f"- clips passing the exit-entry filter: {c['passed']}; exit-entry pairs: {c['exit_entry_pairs']}; "
         f"captioned: {c['captioned']}\n"
         f"- subjects per clip: {', '.join(f'{k}: {v}' for k, v in c['subjects_per_clip'].items())}; "
@@ -183,12 +178,12 @@ def card_text(info: dict[str, Any]) -> str:
         "| column | shape | unit | meaning |\n| --- | --- | --- | --- |\n"
         f"{cols}\n\n"
         "## Splits\n\n"
-        f"A clip is in **test** if its scene is held out ({', '.join(rule['test_scenes']) or 'none'}), "
-        f"if any of its subjects is held out ({', '.join(rule['test_subjects']) or 'none'}), or if a hash of "
-        f"its clip id with seed {rule['seed']} falls below {rule['test_fraction']}; otherwise in **train**. "
+        f"A clip is in **test** if its scene is held out ({', '.join(rule.test_scenes) or 'none'}), "
+        f"if any of its subjects is held out ({', '.join(rule.test_subjects) or 'none'}), or if a hash of "
+        f"its clip id with seed {rule.seed} falls below {rule.test_fraction}; otherwise in **train**. "
         "The rule depends on nothing but the clip, so it is deterministic.\n\n"
         "## Licence\n\n"
-        f"Released under `{info['license']}`. Scenes and subjects are procedural (hmworld catalog); "
+        f"Released under `{info.license}`. Scenes and subjects are procedural (hmworld catalog); "
         "check the licences of any third-party assets used by the render backend before redistributing.\n"
     )
 
@@ -200,7 +195,7 @@ def write_meta(
     rule: SplitRule,
     license: str,
     name: str | None = None,
-) -> dict[str, Any]:
+) -> DatasetInfo:
     """Rebuild README.md and meta/info.json from the tables `shards` lists, each flushed to disk.
 
     info.json is written last: its rename is what switches hmworld's readers
@@ -211,5 +206,5 @@ def write_meta(
     table = pa.concat_tables([pq.read_table(p, columns=list(SUMMARY_COLUMNS)) for p in paths])
     info = info_json(table, shards, version, rule, license, name or root.resolve().name)
     write_text(root / CARD, card_text(info), durable=True)
-    write_json(root / META_DIR / INFO_JSON, info, durable=True)
+    write_info(root, info)
     return info

@@ -25,14 +25,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from hmworld.atomic import atomic_path
+from hmworld.dataset.layout import EVENTS_TABLE, META_DIR
 from hmworld.dataset.pixel_counts import read_parquet
-from hmworld.dataset.tables import META_DIR, shard_paths
+from hmworld.dataset.tables import shard_paths
 from hmworld.dataset.versions import rewrite_tables, stage_pixel_counts
 from hmworld.errors import UserError
 from hmworld.events.counts import CountsBatch
 from hmworld.events.detect import EVENT_KINDS, ClipEvents, EventArrays
-
-EVENTS_TABLE = "events.parquet"
 
 EVENT_STRUCT = pa.struct(
     [

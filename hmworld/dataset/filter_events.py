@@ -15,7 +15,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +29,14 @@ from hmworld.dataset.event_tables import (
     update_tables,
     write_events_table,
 )
+from hmworld.dataset.layout import DATA_DIR, META_DIR, PIXEL_COUNTS
 from hmworld.dataset.pixel_counts import pixel_counts_path, read_pixel_counts, with_table_info
-from hmworld.dataset.tables import DATA_DIR, META_DIR, PIXEL_COUNTS
 from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.errors import UserError
 from hmworld.events.counts import CountsBatch, batch_from_records, concat_batches
-from hmworld.events.detect import (
-    EventParams,
-    check_measured,
-    clip_results,
-    compute_states,
-    detect_events,
-    in_frame_from_geometry,
-    write_events,
-)
-from hmworld.events.stats import compute_stats
+from hmworld.events.detect import EventParams, check_measured, write_events
+from hmworld.events.run import batch_events, clip_results
+from hmworld.events.stats import EventStats, compute_stats
 
 
 @dataclass(frozen=True)
@@ -59,7 +52,7 @@ class FilterSummary:
     dropped: bool
     errors: tuple[tuple[str, str], ...]  # (clip_id, one-line problem) of skipped clips
     written: tuple[str, ...]  # files and tables written, relative to the dataset
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: EventStats
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,7 +65,7 @@ class FilterSummary:
             "dropped": list(self.failed) if self.dropped else [],
             "errors": [{"clip_id": c, "error": e} for c, e in self.errors],
             "written": list(self.written),
-            "stats": self.stats,
+            "stats": self.stats.to_dict(),
         }
 
     def format(self) -> str:
@@ -86,11 +79,11 @@ class FilterSummary:
         if self.clips:
             lines += [
                 "events per clip: "
-                + ", ".join(f"{k} {v:.2f}" for k, v in s["events_per_clip"].items()),
-                f"exit–entry pairs per clip: {s['pairs_per_clip']:.2f} ({s['pairs']} in all)",
+                + ", ".join(f"{k} {v:.2f}" for k, v in s.events_per_clip.items()),
+                f"exit–entry pairs per clip: {s.pairs_per_clip:.2f} ({s.pairs} in all)",
             ]
-            h = s["hidden_s"]
-            if s["pairs"]:
+            h = s.hidden_s
+            if s.pairs:
                 lines.append(
                     f"out of view (exit→entry): min {h['min']:.2f} s, median {h['median']:.2f} s, "
                     f"mean {h['mean']:.2f} s, max {h['max']:.2f} s"
@@ -217,9 +210,7 @@ def filter_events(
         raise UserError(
             f"{errors[0][1]}{more}; nothing was written; --keep-going processes the other clips"
         )
-    geom = in_frame_from_geometry(batch.box_px, batch.area, params)
-    states = compute_states(batch.visible, batch.silhouette, geom, batch.area, params)
-    arrays = detect_events(states, batch.fps, params)
+    arrays = batch_events(batch, params)
     results = results_table(arrays, batch)
 
     failed = [cid for cid, ok in zip(batch.clip_ids, arrays.passed, strict=True) if not ok]
@@ -229,18 +220,7 @@ def filter_events(
     folder_idx = [
         i for i, cid in enumerate(batch.clip_ids) if cid in with_folder and cid not in dropping
     ]
-    for ce in clip_results(
-        arrays,
-        batch.clip_ids,
-        batch.n_subjects,
-        batch.frames,
-        params,
-        batch.fps,
-        batch.scene,
-        batch.camera,
-        batch.sources(),
-        indices=folder_idx,
-    ):
+    for ce in clip_results(arrays, batch, params, indices=folder_idx):
         write_events(root / CLIPS_DIR / ce.clip_id, ce)
     if folder_idx:
         written.append(f"{len(folder_idx)} × {CLIPS_DIR}/<clip_id>/events.json")
@@ -265,7 +245,7 @@ def filter_events(
     )
 
 
-def dataset_stats(dataset_dir: str | Path) -> dict[str, Any]:
+def dataset_stats(dataset_dir: str | Path) -> EventStats:
     """Stats of the last filter-events run (meta/events.parquet), without recomputing anything."""
     path = events_table_path(dataset_dir)
     if not path.is_file():

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from hmworld.dataset.tables import META_DIR, PIXEL_COUNTS, shard_paths
+from hmworld.dataset.layout import META_DIR, PIXEL_COUNTS
+from hmworld.dataset.tables import shard_paths
 from hmworld.errors import UserError
 from hmworld.events.counts import CountsBatch, pad_to
 from hmworld.events.detect import box_view_arrays

@@ -1,12 +1,4 @@
-"""Where a packaged dataset keeps its tables, and reading them back.
-
-    DATASET_DIR/README.md                    dataset card (YAML `configs` for `datasets`)
-    DATASET_DIR/meta/info.json               format, conventions, counts, catalog snapshot;
-                                             names the current tables version and its shards
-    DATASET_DIR/meta/pixel_counts.parquet    measured pixels of every clip, for hmworld.events
-    DATASET_DIR/meta/events.parquet          filter-events' results, one row per clip
-    DATASET_DIR/data/<version>/{split}-NNNNN-of-MMMMM.parquet
-    DATASET_DIR/clips/<clip_id>/...          the clip folders (hmworld.clip)
+"""Reading a packaged dataset's tables back (paths: hmworld.dataset.layout).
 
 <version> is the content digest of the shards (see hmworld.dataset.versions);
 datasets written before versions keep their shards directly in data/ and are
@@ -15,46 +7,22 @@ still read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmworld.clip import CLIPS_DIR
+from hmworld.dataset.info import read_info_or_none
+from hmworld.dataset.layout import DATA_DIR, shard_glob
 from hmworld.dataset.splits import SPLITS
 from hmworld.errors import UserError
-
-__all__ = ["CLIPS_DIR"]  # re-exported: the dataset's path names in one place
-
-DATA_DIR = "data"
-META_DIR = "meta"
-INFO_JSON = "info.json"
-PIXEL_COUNTS = "pixel_counts.parquet"
-CARD = "README.md"
-EVENTS_TABLE = "events.parquet"
-
-
-def shard_name(split: str, index: int, count: int) -> str:
-    return f"{split}-{index:05d}-of-{count:05d}.parquet"
-
-
-def _info_or_none(root: Path) -> dict[str, Any] | None:
-    try:
-        with open(root / META_DIR / INFO_JSON, encoding="utf-8") as f:
-            info = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) else None
 
 
 def tables_version(root: str | Path) -> str | None:
     """The current tables version meta/info.json names (None: not packaged, or the flat older layout)."""
-    info = _info_or_none(Path(root))
-    version = None if info is None else info.get("tables_version")
-    return version if isinstance(version, str) else None
+    info = read_info_or_none(root)
+    return None if info is None else info.tables_version
 
 
 def shard_paths(root: str | Path, split: str | None = None) -> list[Path]:
@@ -65,17 +33,14 @@ def shard_paths(root: str | Path, split: str | None = None) -> list[Path]:
     """
     root = Path(root)
     splits = SPLITS if split is None else (split,)
-    info = _info_or_none(root)
-    listed = None
-    if info is not None and isinstance(info.get("tables_version"), str):
-        files = info.get("files")
-        listed = files.get("tables") if isinstance(files, dict) else None
+    info = read_info_or_none(root)
+    versioned = info is not None and info.tables_version is not None
     out: list[Path] = []
     for s in splits:
-        if isinstance(listed, dict):
-            out += [root / p for p in listed.get(s, [])]
+        if versioned:
+            out += [root / p for p in info.shard_paths(s)]
         else:
-            out += sorted((root / DATA_DIR).glob(f"{s}-*.parquet"))
+            out += sorted((root / DATA_DIR).glob(shard_glob(s)))
     return out
 
 
@@ -107,11 +72,3 @@ def read_all(root: str | Path, columns: Sequence[str] | None = None) -> pa.Table
     """Every split's rows, train first."""
     paths = shard_paths(require_dataset(root))
     return pa.concat_tables([pq.read_table(p, columns=list(columns) if columns else None) for p in paths])
-
-
-def read_info(root: str | Path) -> dict[str, Any]:
-    path = Path(root) / META_DIR / INFO_JSON
-    if not path.is_file():
-        raise UserError(f"{path} is missing; run `hmworld package {root}`")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)

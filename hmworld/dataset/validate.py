@@ -8,7 +8,6 @@ so one run lists everything that is wrong.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -18,20 +17,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmworld.clip import CLIP_JSON, INSTANCES_FILE, VIDEO_FILE
+from hmworld.clip import CLIP_JSON, INSTANCES_FILE, VIDEO_FILE, clip_dir
 from hmworld.dataset.arrays import fixed_numpy, ragged_numpy
 from hmworld.dataset.checks import check_instances, decode_video, probe_video
 from hmworld.dataset.consistency import ROW_COLUMNS, row_problems
+from hmworld.dataset.info import DatasetInfo, read_info
+from hmworld.dataset.layout import CARD, INFO_PATH, PIXEL_COUNTS_PATH
 from hmworld.dataset.schema import MAX_SUBJECTS, table_schema
-from hmworld.dataset.tables import (
-    CARD,
-    INFO_JSON,
-    META_DIR,
-    PIXEL_COUNTS,
-    require_dataset,
-    shard_paths,
-)
+from hmworld.dataset.tables import require_dataset, shard_paths
 from hmworld.dataset.writer import Problem
+from hmworld.errors import UserError
 from hmworld.events import EVENT_KINDS
 
 PER_SUBJECT = (
@@ -65,7 +60,7 @@ class ValidationReport:
 def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict]) -> list[str]:
     root, clip_id, video, instances, frames, width, height, n, deep, row = args
     out = []
-    folder = root / "clips" / clip_id
+    folder = clip_dir(root, clip_id)
     missing = not (folder / CLIP_JSON).is_file()
     if missing:
         out.append(f"{folder}: clip folder or its {CLIP_JSON} is missing")
@@ -79,7 +74,7 @@ def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict
     return out + row_problems(root, row, deep and not out, damaged)
 
 
-def _check_rows(table: pa.Table, split: str, info: dict) -> list[Problem]:
+def _check_rows(table: pa.Table, split: str, info: DatasetInfo | None) -> list[Problem]:
     """Array shapes and values of every row in one shard, vectorised per column."""
     problems: list[Problem] = []
     ids = table.column("clip_id").to_pylist()
@@ -97,7 +92,7 @@ def _check_rows(table: pa.Table, split: str, info: dict) -> list[Problem]:
             problems.append(Problem(ids[i], f"column {col} has {counts[i]} subject entries, subjects has {n_sub[i]}"))
     for key in ("fps", "frames", "width", "height"):
         vals = np.array(table.column(key).to_pylist())
-        want = info.get(key)
+        want = None if info is None else getattr(info, key)
         for i in np.nonzero(vals != want)[0] if want is not None else []:
             problems.append(Problem(ids[i], f"{key} is {vals[i]}, meta/info.json states {want}"))
     for i in np.nonzero(np.array(table.column("split").to_pylist()) != split)[0]:
@@ -153,19 +148,18 @@ def validate(
     """Check a packaged dataset; `quick` counts video packets instead of decoding every frame."""
     root = require_dataset(dataset_dir)
     problems: list[Problem] = []
-    info: dict = {}
-    info_path = root / META_DIR / INFO_JSON
+    info: DatasetInfo | None = None
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        problems.append(Problem("", f"{info_path}: missing or unreadable ({type(e).__name__})"))
+        info = read_info(root)
+    except UserError as e:
+        problems.append(Problem("", f"{root / INFO_PATH}: missing or unreadable ({e})"))
     card = root / CARD
     if not card.is_file() or "configs:" not in card.read_text(encoding="utf-8"):
         problems.append(Problem("", f"{card}: missing, or without the YAML `configs` that point `datasets` at the tables"))
-    if not (root / META_DIR / PIXEL_COUNTS).is_file():
-        problems.append(Problem("", f"{root / META_DIR / PIXEL_COUNTS}: missing"))
+    if not (root / PIXEL_COUNTS_PATH).is_file():
+        problems.append(Problem("", f"{root / PIXEL_COUNTS_PATH}: missing"))
 
-    frames = info.get("frames") or 1
+    frames = (info.frames if info is not None else 0) or 1
     seen: dict[str, str] = {}
     jobs = []
     counts = {"train": 0, "test": 0}
@@ -193,10 +187,10 @@ def validate(
                 seen[row["clip_id"]] = path.name
                 jobs.append((root, row["clip_id"], row["video_path"], row["instances_path"], row["frames"],
                              row["width"], row["height"], len(row["subjects"]), not quick, whole))
-    stated = (info.get("counts") or {}).get("splits", {})
+    stated = info.counts.get("splits", {}) if info is not None else {}
     for split, n in counts.items():
         if stated and stated.get(split) != n:
-            problems.append(Problem("", f"meta/info.json states {stated.get(split)} {split} clips, the tables hold {n}"))
+            problems.append(Problem("", f"{INFO_PATH} states {stated.get(split)} {split} clips, the tables hold {n}"))
 
     def run() -> list[list[str]]:
         if workers > 1 and len(jobs) > 1:

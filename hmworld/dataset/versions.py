@@ -50,20 +50,20 @@ from hmworld.atomic import (
 from hmworld.dataset.arrays import ragged_rows
 from hmworld.dataset.card import SUMMARY_COLUMNS, card_text, summarize, write_meta
 from hmworld.dataset.digests import update_from_file
-from hmworld.dataset.rows import pixel_counts_table
-from hmworld.dataset.splits import SPLITS, SplitRule
-from hmworld.dataset.tables import (
+from hmworld.dataset.info import DatasetInfo, read_info
+from hmworld.dataset.layout import (
     CARD,
     CLIPS_DIR,
     DATA_DIR,
-    INFO_JSON,
+    INFO_PATH,
     META_DIR,
-    PIXEL_COUNTS,
-    read_info,
+    PIXEL_COUNTS_PATH,
+    shard_glob,
     shard_name,
-    shard_paths,
-    tables_version,
 )
+from hmworld.dataset.rows import pixel_counts_table
+from hmworld.dataset.splits import SPLITS, SplitRule
+from hmworld.dataset.tables import shard_paths, tables_version
 from hmworld.errors import UserError
 
 VERSION_RE = re.compile(r"^[0-9a-f]{16}$")
@@ -125,7 +125,7 @@ def publish(
     license: str,
     name: str | None,
     pixel_counts: pa.Table | None = None,
-) -> dict[str, Any]:
+) -> DatasetInfo:
     """Make the shards in `stage` the dataset's tables (see the module docstring); returns info.json.
 
     pixel_counts: a new meta/pixel_counts.parquet, written before the switch
@@ -142,7 +142,7 @@ def publish(
         os.replace(stage, target)
         fsync_path(data)
     if pixel_counts is not None:
-        write_table(pixel_counts, root / META_DIR / PIXEL_COUNTS)
+        write_table(pixel_counts, root / PIXEL_COUNTS_PATH)
     listed = {s: [f"{DATA_DIR}/{version}/{n}" for n in shards.get(s, ())] for s in SPLITS}
     info = write_meta(root, listed, version, rule, license, name)
     remove_stale(root)
@@ -184,7 +184,7 @@ def sweep_dataset_temporaries(root: str | Path) -> list[Path]:
 
 def _meta_of(root: Path) -> tuple[SplitRule, str, str | None]:
     info = read_info(root)
-    return SplitRule.from_dict(info.get("split_rule", {})), info.get("license", DEFAULT_LICENSE), info.get("name")
+    return info.split_rule, info.license, info.name
 
 
 def _read(path: Path) -> pa.Table:
@@ -254,7 +254,7 @@ def rewrite_tables(
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    return [root / DATA_DIR / info["tables_version"] / n for n in written]
+    return [root / DATA_DIR / str(info.tables_version) / n for n in written]
 
 
 def refresh_stale_meta(root: str | Path) -> list[str]:
@@ -265,26 +265,25 @@ def refresh_stale_meta(root: str | Path) -> list[str]:
     the tables'. A folder that is not packaged yet is left alone.
     """
     root = Path(root)
-    if not (root / META_DIR / INFO_JSON).is_file() or not shard_paths(root):
+    if not (root / INFO_PATH).is_file() or not shard_paths(root):
         return []
     info = read_info(root)
     paths = {s: shard_paths(root, s) for s in SPLITS}
-    listed = {s: [p.relative_to(root).as_posix() for p in ps] for s, ps in paths.items()}
+    listed = {s: tuple(p.relative_to(root).as_posix() for p in ps) for s, ps in paths.items()}
     all_paths = [p for s in SPLITS for p in paths[s]]
     table = pa.concat_tables([pq.read_table(p, columns=list(SUMMARY_COLUMNS)) for p in all_paths])
     rebuilt: list[str] = []
-    files = info.get("files", {}) if isinstance(info.get("files"), dict) else {}
-    if info.get("counts") != summarize(table) or files.get("tables") != listed:
+    if info.counts != summarize(table) or dict(info.tables) != listed:
         rule, license, name = _meta_of(root)
         info = write_meta(root, listed, tables_version(root), rule, license, name)
-        rebuilt += [f"{META_DIR}/{INFO_JSON}", CARD]
+        rebuilt += [INFO_PATH, CARD]
     else:
         card = root / CARD
         want = card_text(info)
         if not card.is_file() or card.read_text(encoding="utf-8") != want:
             write_text(card, want, durable=True)
             rebuilt.append(CARD)
-    counts_path = root / META_DIR / PIXEL_COUNTS
+    counts_path = root / PIXEL_COUNTS_PATH
     ids = table.column("clip_id").to_pylist()
     try:
         have = pq.read_table(counts_path, columns=["clip_id"]).column("clip_id").to_pylist()
@@ -292,7 +291,7 @@ def refresh_stale_meta(root: str | Path) -> list[str]:
         have = None
     if have is None or sorted(have) != sorted(ids):
         write_table(pixel_counts_from_tables(all_paths), counts_path)
-        rebuilt.append(f"{META_DIR}/{PIXEL_COUNTS}")
+        rebuilt.append(PIXEL_COUNTS_PATH)
     return rebuilt
 
 
@@ -318,4 +317,4 @@ def pixel_counts_from_tables(paths: Sequence[Path]) -> pa.Table:
 
 def stage_pixel_counts(stage: Path) -> pa.Table:
     """`rewrite_tables`' pixel_counts argument: the counts of every shard in the staging folder."""
-    return pixel_counts_from_tables([p for s in SPLITS for p in sorted(stage.glob(f"{s}-*.parquet"))])
+    return pixel_counts_from_tables([p for s in SPLITS for p in sorted(stage.glob(shard_glob(s)))])

@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +25,12 @@ import pyarrow.compute as pc
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, is_complete, read_caption, read_clip
 from hmworld.dataset.arrays import to_arrow
 from hmworld.dataset.checks import check_clip_files
+from hmworld.dataset.info import DatasetInfo
+from hmworld.dataset.layout import DATA_DIR, shard_name
 from hmworld.dataset.rows import clip_row, pixel_counts_table, rows_table
 from hmworld.dataset.schema import DIGEST_COLUMNS, table_schema
 from hmworld.dataset.splits import SPLITS, SplitRule, assign_split
-from hmworld.dataset.tables import (
-    DATA_DIR,
-    read_all,
-    require_dataset,
-    shard_name,
-    shard_paths,
-)
+from hmworld.dataset.tables import read_all, require_dataset, shard_paths
 from hmworld.dataset.versions import (
     DEFAULT_LICENSE,
     new_stage,
@@ -65,7 +61,7 @@ class PackageReport:
     shards: dict[str, list[str]]
     skipped: tuple[Problem, ...] = ()
     filtered_out: int = 0
-    info: dict[str, Any] = field(default_factory=dict)
+    info: DatasetInfo | None = None  # meta/info.json as written
 
     @property
     def total(self) -> int:

@@ -4,6 +4,7 @@ The one public door. Modules import only downward:
 
     detect   states (hysteresis), events, pairs, verdicts; events.json
     counts   pixel counts of many clips as one padded batch
+    run      events of a batch, split per clip; one clip's events
     stats    event statistics of a results table (beside the flow)
 
 The filter-events stage over a dataset folder (reading meta/pixel_counts.parquet,
@@ -30,8 +31,6 @@ from hmworld.events.detect import (
     box_view,
     box_view_arrays,
     check_measured,
-    clip_events,
-    clip_results,
     compute_states,
     detect_events,
     in_frame_from_geometry,
@@ -39,6 +38,7 @@ from hmworld.events.detect import (
     stable_states,
     write_events,
 )
+from hmworld.events.run import batch_events, clip_events, clip_results
 
 __all__ = [
     "EVENT_KINDS",
@@ -52,6 +52,7 @@ __all__ = [
     "EventArrays",
     "EventParams",
     "Pair",
+    "batch_events",
     "box_view",
     "box_view_arrays",
     "check_measured",

@@ -50,8 +50,6 @@ from hmworld.errors import UserError
 from hmworld.geometry import box_corners, world_to_camera
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from hmworld.shot import Shot
 
 OUT_OF_FRAME, OCCLUDED, VISIBLE = 0, 1, 2
@@ -483,61 +481,6 @@ def detect_events(
     return EventArrays(st, ec, es, ef, kind, etime, pc, ps, px, pe, hidden, n_pairs, passed)
 
 
-def clip_results(
-    arrays: EventArrays,
-    clip_ids: Sequence[str],
-    n_subjects: Sequence[int] | np.ndarray,
-    frames: Sequence[int] | np.ndarray,
-    params: EventParams,
-    fps: Sequence[int] | np.ndarray,
-    scenes: Sequence[str] | None = None,
-    cameras: Sequence[str] | None = None,
-    sources: Sequence[str] | None = None,
-    indices: Sequence[int] | None = None,
-) -> list[ClipEvents]:
-    """Split EventArrays into one ClipEvents per clip (padding removed); `indices`: only these clips."""
-    eo, po = arrays.event_offsets(), arrays.pair_offsets()
-    out = []
-    for c in range(len(clip_ids)) if indices is None else indices:
-        cid = clip_ids[c]
-        e0, e1, p0, p1 = eo[c], eo[c + 1], po[c], po[c + 1]
-        events = tuple(
-            Event(int(s), EVENT_KINDS[k], int(f), float(tm))
-            for s, k, f, tm in zip(
-                arrays.event_subject[e0:e1],
-                arrays.event_kind[e0:e1],
-                arrays.event_frame[e0:e1],
-                arrays.event_time[e0:e1],
-                strict=True,
-            )
-        )
-        pairs = tuple(
-            Pair(int(s), int(x), int(n), int(h))
-            for s, x, n, h in zip(
-                arrays.pair_subject[p0:p1],
-                arrays.pair_exit[p0:p1],
-                arrays.pair_entry[p0:p1],
-                arrays.pair_hidden[p0:p1],
-                strict=True,
-            )
-        )
-        out.append(
-            ClipEvents(
-                clip_id=cid,
-                states=arrays.states[c, : int(n_subjects[c]), : int(frames[c])].copy(),
-                events=events,
-                pairs=pairs,
-                passed=bool(arrays.passed[c]),
-                params=params,
-                fps=int(fps[c]),
-                scene="" if scenes is None else str(scenes[c]),
-                camera="" if cameras is None else str(cameras[c]),
-                in_frame_source="silhouette" if sources is None else str(sources[c]),
-            )
-        )
-    return out
-
-
 # --------------------------------------------------------------------------- one clip
 
 
@@ -569,38 +512,6 @@ def check_measured(record: ClipRecord) -> None:
                 f"{name}: visible_pixels exceed silhouette_pixels at subject {s}, frame {f} "
                 f"({m.visible_pixels[s, f]} > {m.silhouette_pixels[s, f]})"
             )
-
-
-def clip_events(record: ClipRecord, params: EventParams = EventParams()) -> ClipEvents:
-    """States, events and verdict of one rendered clip (see the module docstring)."""
-    check_measured(record)
-    shot, m = record.shot, record.measured
-    area = shot.width * shot.height
-    has_sil = m.silhouette_pixels is not None
-    geom = (
-        np.zeros(m.visible_pixels.shape, bool)
-        if has_sil
-        else in_frame_from_geometry(box_view(shot)[1], area, params)
-    )
-    states = compute_states(
-        m.visible_pixels[None],
-        m.silhouette_pixels[None] if has_sil else None,
-        geom[None],
-        area,
-        params,
-    )
-    arrays = detect_events(states, shot.fps, params)
-    return clip_results(
-        arrays,
-        [shot.clip_id],
-        [shot.n_subjects],
-        [shot.frames],
-        params,
-        [shot.fps],
-        [shot.scene],
-        [shot.camera],
-        ["silhouette" if has_sil else "geometry"],
-    )[0]
 
 
 # --------------------------------------------------------------------------- events.json
@@ -675,8 +586,6 @@ __all__ = [
     "box_view",
     "box_view_arrays",
     "check_measured",
-    "clip_events",
-    "clip_results",
     "compute_states",
     "detect_events",
     "in_frame_from_geometry",

@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from hmworld.atomic import write_json
-from hmworld.clip import ClipRecord, Measured, read_clip
+from hmworld.clip import VIDEO_FILE, ClipRecord, Measured, read_clip
 from hmworld.errors import UserError
 from hmworld.geometry import (
     ue_c2w_to_world,
@@ -568,7 +568,7 @@ def _assemble(
     rgb = load_frames(paths["rgb"][warm:], shot.width, shot.height)
     ids = decode_masks(load_frames(paths["mask"][warm:], shot.width, shot.height), shot.n_subjects)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_video(out_dir / "rgb.mp4", rgb, shot.fps)
+    write_video(out_dir / VIDEO_FILE, rgb, shot.fps)
     backend = backend_info(Ue5Backend, engine=status.get("engine_version", "unknown"),
                            warmup_frames=warm, spatial_samples=job["spatial_samples"],
                            sensor_width_mm=job["camera"]["sensor_width_mm"],

@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 
 from hmworld.clip import ClipRecord, clip_dir, is_complete, read_clip
-from hmworld.dataset.tables import read_all, read_info, require_dataset
+from hmworld.dataset.info import DatasetInfo, read_info
+from hmworld.dataset.tables import read_all, require_dataset
 from hmworld.errors import UserError
 from hmworld.events import ClipEvents, EventParams, clip_events, read_events
 
@@ -36,7 +37,7 @@ class DatasetView:
     """
 
     root: Path
-    info: dict[str, Any]
+    info: DatasetInfo
     rows: dict[str, list[Any]]
 
     @property

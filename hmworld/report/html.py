@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from hmworld.clip import VIDEO_FILE
 from hmworld.report.style import STATE_STYLE, subject_hex
 
 ASSETS = "assets"
@@ -124,7 +125,7 @@ def clip_page(
 <div>
 <div class="player" id="player" data-fps="{p['fps']}" data-frames="{p['frames']}" data-tile-width="{p['tile_width']}"
  data-tile-height="{p['tile_height']}" data-cols="{p['cols']}">
-<video src="rgb.mp4" poster="poster.jpg" width="{p['width']}" height="{p['height']}" controls muted playsinline preload="auto"></video>
+<video src="{VIDEO_FILE}" poster="poster.jpg" width="{p['width']}" height="{p['height']}" controls muted playsinline preload="auto"></video>
 <canvas width="{p['width']}" height="{p['height']}"></canvas>
 </div>
 <div class="masks"><label><input type="checkbox" id="mask-all">mask overlay</label>{boxes}</div>

@@ -35,6 +35,7 @@ import numpy as np
 from hmworld import __version__
 from hmworld.atomic import write_text
 from hmworld.catalog import SCENES, SUBJECTS
+from hmworld.clip import CLIPS_DIR, VIDEO_FILE
 from hmworld.errors import UserError
 from hmworld.outputs import os_error_line, with_path
 from hmworld.report import figures as F
@@ -101,11 +102,11 @@ def check_out(out: Path, dataset_dir: Path) -> None:
 def _versions_row(view: DatasetView, backends: Counter[str]) -> list[tuple[str, Any]]:
     info = view.info
     rows: list[tuple[str, Any]] = [
-        ("dataset", info.get("name", view.root.name)),
-        ("licence", info.get("license", "")),
-        ("made with", f"hmworld {info.get('hmworld_version', '?')} (dataset format {info.get('format_version', '?')})"),
-        ("frames", f"{info.get('frames')} at {info.get('fps')} fps ({(info.get('frames') or 0) / (info.get('fps') or 1):.1f} s)"),
-        ("resolution", f"{info.get('width')}×{info.get('height')} px"),
+        ("dataset", info.name or view.root.name),
+        ("licence", info.license),
+        ("made with", f"hmworld {info.hmworld_version} (dataset format {info.format_version})"),
+        ("frames", f"{info.frames} at {info.fps} fps ({(info.frames or 0) / (info.fps or 1):.1f} s)"),
+        ("resolution", f"{info.width}×{info.height} px"),
         ("horizontal field of view", ", ".join(f"{v:g}°" for v in sorted(set(view.rows["hfov_deg"])))),
     ]
     bv = Counter(f"{b} {v}" for b, v in zip(view.rows["backend"], view.rows["backend_version"], strict=True))
@@ -114,11 +115,11 @@ def _versions_row(view: DatasetView, backends: Counter[str]) -> list[tuple[str, 
         rows.append((f"render settings ({n} clip page{'s' * (n != 1)})", text))
     cap = Counter(c or "(none)" for c in view.rows["captioner"])
     rows.append(("captioners (clips)", ", ".join(f"{k} ({n})" for k, n in sorted(cap.items()))))
-    rule = info.get("split_rule", {})
-    rows.append(("test split", f"scenes {', '.join(rule.get('test_scenes', [])) or 'none'}; subjects "
-                               f"{', '.join(rule.get('test_subjects', [])) or 'none'}; plus "
-                               f"{100 * rule.get('test_fraction', 0):g}% of the rest (seed {rule.get('seed', 0)})"))
-    c = info.get("counts", {})
+    rule = info.split_rule
+    rows.append(("test split", f"scenes {', '.join(rule.test_scenes) or 'none'}; subjects "
+                               f"{', '.join(rule.test_subjects) or 'none'}; plus "
+                               f"{100 * rule.test_fraction:g}% of the rest (seed {rule.seed})"))
+    c = info.counts
     rows.append(("counts", f"{c.get('clips', view.n_clips)} clips, {c.get('passed', '?')} passed, "
                            f"{c.get('exit_entry_pairs', '?')} exit–entry pairs, {c.get('captioned', '?')} captioned"))
     rows.append(("report made with", f"hmworld {__version__}, matplotlib {matplotlib.__version__}, "
@@ -180,7 +181,7 @@ def write_clip(c: ClipView, folder: Path, prev_next: tuple[str | None, str | Non
     """Everything of one clip page into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     rec, shot, ev = c.record, c.record.shot, c.events
-    link_or_copy(rec.video_path, folder / "rgb.mp4")
+    link_or_copy(rec.video_path, folder / VIDEO_FILE)
     poster_and_thumb(rec, folder / "poster.jpg", folder / "thumb.jpg")
     write_sheet(rec, folder / "sheet.jpg")
     grid, strips = write_mask_strips(rec, folder)
@@ -217,7 +218,7 @@ def _index_rows(view: DatasetView, pages: set[str]) -> list[dict[str, Any]]:
             "id": cid, "split": r["split"][i], "scene": r["scene"][i], "subjects": list(r["subjects"][i]),
             "trajectory": r["camera_trajectory"][i], "n": len(r["subjects"][i]), "pairs": int(r["n_pairs"][i] or 0),
             "passed": bool(r["passed"][i]),
-            **({"page": f"clips/{cid}/index.html", "thumb": f"clips/{cid}/thumb.jpg"} if cid in pages else {}),
+            **({"page": f"{CLIPS_DIR}/{cid}/index.html", "thumb": f"{CLIPS_DIR}/{cid}/thumb.jpg"} if cid in pages else {}),
         }
         for i, cid in enumerate(r["clip_id"])
     ]
@@ -263,7 +264,7 @@ def build_report(
         raise UserError(f"cannot write the report to {str(out)!r}: {e.strerror or e}") from None
     try:
         ids = view.rows["clip_id"][:n_pages]
-        jobs = [(root, view.row(i), tmp / "clips" / cid, (ids[i - 1] if i > 0 else None,
+        jobs = [(root, view.row(i), tmp / CLIPS_DIR / cid, (ids[i - 1] if i > 0 else None,
                                                           ids[i + 1] if i + 1 < len(ids) else None))
                 for i, cid in enumerate(ids)]
         backends: Counter[str] = Counter()
@@ -286,7 +287,7 @@ def build_report(
             text = resources.files("hmworld.report").joinpath("assets", name).read_text(encoding="utf-8")
             write_text(tmp / ASSETS / name, text)
         write_text(tmp / ASSETS / "clips-data.js", clips_data_js(_index_rows(view, set(ids))))
-        name = str(view.info.get("name") or root.resolve().name)
+        name = view.info.name or root.resolve().name
         figs = overview_figures(view, tmp / "figures")
         write_text(tmp / "index.html", overview_page(name, view.n_clips, n_pages, figs, _versions_row(view, backends)))
         write_text(tmp / "clips.html", clips_page(name))

@@ -14,6 +14,7 @@ from dataset_support import RULE, make_shots, write_clip
 
 from hmworld.clip import list_clip_dirs, read_clip
 from hmworld.dataset import SplitRule, drop_clips, package, update_columns
+from hmworld.dataset.info import DatasetInfo, read_info
 from hmworld.dataset.tables import shard_paths
 from hmworld.errors import UserError
 from hmworld.events import Event, read_events
@@ -76,6 +77,22 @@ def test_types_round_trip_through_embedded_features(packaged: Path, tmp_path: Pa
     assert f["passed"].dtype == "bool"
     meta = pq.read_schema(shard_paths(packaged, "train")[0]).metadata
     assert b"huggingface" in meta
+
+
+def test_info_json_is_a_typed_record_written_back_byte_for_byte(fresh: Path) -> None:
+    path = fresh / "meta" / "info.json"
+    info = read_info(fresh)
+    assert (info.frames, info.fps, info.width, info.height) == (30, 15, 64, 48)
+    assert info.split_rule.test_scenes == ("village_square",)
+    assert info.features["camera_c2w"].shape == "[T,4,4]" and info.features["camera_c2w"].unit
+    assert [fresh / p for s in ("train", "test") for p in info.shard_paths(s)] == shard_paths(fresh)
+    assert info.clips == "clips/<clip_id>/{rgb.mp4, instances.npz, clip.json, events.json, caption.json}"
+    assert json.dumps(DatasetInfo.from_dict(json.loads(path.read_text())).to_dict(), indent=1) + "\n" == path.read_text()
+    with pytest.raises(ValueError, match="splits"):
+        DatasetInfo.from_dict({**info.to_dict(), "files": {**info.to_dict()["files"], "tables": {"train": []}}})
+    path.write_text(json.dumps({**info.to_dict(), "format": "something-else"}))
+    with pytest.raises(UserError, match="not an info file written by `hmworld package`"):
+        read_info(fresh)
 
 
 def test_card_info_and_pixel_counts(packaged: Path) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import av
 import numpy as np
 
-from hmworld.clip import Caption, Measured, clip_dir, is_complete, write_caption
+from hmworld.clip import VIDEO_FILE, Caption, Measured, clip_dir, is_complete, write_caption
 from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
     CAPTION_TXT,
@@ -130,7 +130,7 @@ def _write_clip(
 ) -> None:
     folder = clip_dir(out_root, shot.clip_id)
     folder.mkdir(parents=True, exist_ok=True)
-    write_video(folder / "rgb.mp4", rgb, shot.fps, preset=IMPORT_PRESET)
+    write_video(folder / VIDEO_FILE, rgb, shot.fps, preset=IMPORT_PRESET)
     if caption.strip():  # no caption.json for a sample without a caption (a caption is never empty)
         write_caption(folder, Caption(caption, captioner or "hmworld-import"))
     if events is not None:
