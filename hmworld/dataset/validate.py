@@ -9,7 +9,6 @@ so one run lists everything that is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from hmworld.dataset.tables import require_dataset, shard_paths
 from hmworld.dataset.writer import Problem
 from hmworld.errors import UserError
 from hmworld.events import EVENT_KINDS
+from hmworld.processes import process_pool
 
 PER_SUBJECT = (
     "subject_kinds", "subject_paths", "subject_gaits", "subject_size", "subject_pos", "subject_heading",
@@ -194,7 +194,7 @@ def validate(
 
     def run() -> list[list[str]]:
         if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 return list(pool.map(_check_files, jobs, chunksize=4))
         results = []
         for k, job in enumerate(jobs):

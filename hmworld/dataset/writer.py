@@ -13,7 +13,6 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from hmworld.dataset.versions import (
 )
 from hmworld.errors import UserError
 from hmworld.events import clip_events, read_events
+from hmworld.processes import process_pool
 
 DEFAULT_SHARD_ROWS = 1000
 PROTECTED = ("clip_id", "split", *DIGEST_COLUMNS)  # keys and file digests; change them by re-packaging
@@ -111,7 +111,7 @@ def _load_many(dirs: Sequence[Path], rule: SplitRule, workers: int) -> Iterator[
         for d in dirs:
             yield _load_clip(d, rule)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with process_pool(workers) as pool:
         yield from pool.map(_load_clip, dirs, [rule] * len(dirs), chunksize=8)
 
 

@@ -22,7 +22,7 @@ import time
 import zipfile
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,6 +38,7 @@ from hmworld.catalog import SCENES, SUBJECTS
 from hmworld.clip import CLIPS_DIR, VIDEO_FILE
 from hmworld.errors import UserError
 from hmworld.outputs import os_error_line, with_path
+from hmworld.processes import process_pool
 from hmworld.report import figures as F
 from hmworld.report.data import (
     ClipView,
@@ -276,7 +277,7 @@ def build_report(
                 if on_clip:
                     on_clip(i + 1, n_pages)
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            with process_pool(min(workers, len(jobs))) as pool:
                 futures = [pool.submit(_page, *job) for job in jobs]
                 for i, f in enumerate(as_completed(futures)):
                     backends[f.result()] += 1
