@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from hmworld.geometry import intrinsics, look_at, pixel_rays, pose_from_angles, project
+from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.primitives import PATTERNS, Material, PrimitiveBuilder, concat
-from hmworld.render.builtin.raycast import RenderOptions, SunSky, render_frame, render_frames
+from hmworld.render.builtin.raycast import RenderOptions, SunSky, pack, render_frame, render_frames
 from hmworld.render.builtin.reference import add_walker, reference_scene
 
 W, H = 160, 120
@@ -151,6 +152,46 @@ def test_culling_changes_no_pixel(antialias: bool) -> None:
         for name in ("rgb", "depth", "ids", "silhouette_bits"):
             assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
         assert len(np.unique(fast.ids)) == 4
+
+
+def test_the_sun_grid_lists_every_primitive_a_shadow_ray_meets() -> None:
+    """A crowd of small parts (a subject's shadow) splits its cells into sub-cells; the list a
+    shadow ray reads (its cell or sub-cell, and the always-tested list) holds every primitive
+    the ray actually hits."""
+    rng = np.random.default_rng(3)
+    b = ground_only()
+    m = Material((0.5, 0.5, 0.5))
+    for _ in range(60):  # the crowd, within a metre
+        c = np.r_[rng.uniform(-0.5, 0.5, 2), rng.uniform(0.1, 1.8)]
+        if rng.uniform() < 0.5:
+            b.capsule(c, c + rng.normal(size=3) * 0.15, rng.uniform(0.02, 0.08), m, instance=1)
+        else:
+            b.ellipsoid(c, rng.uniform(0.03, 0.12, 3), m, yaw=rng.uniform(0, 3), instance=1)
+    for x in (-30.0, 30.0):  # scenery that stretches the grid so its cells are coarse
+        b.box((x, x, 3.0), (2.0, 2.0, 3.0), m)
+    p = pack(b.build())
+    sun = np.array([0.5, -0.3, 0.25])
+    sun /= np.linalg.norm(sun)
+    basis, dims, starts, items, always = kn.bin_light(p.prim_index, p.prim_geometry, sun, 256, 64.0, True)
+    assert (items < 0).any(), "the crowd's cells are split"
+    # points on the ground in and around the crowd's shadow, and in the crowd itself
+    pts = np.concatenate([
+        np.c_[rng.uniform(-4.0, 2.0, (4000, 2)), np.full(4000, 1e-3)],
+        np.c_[rng.uniform(-0.6, 0.6, (2000, 2)), rng.uniform(0.0, 2.0, 2000)],
+    ])
+    ts, _ = kn.cast_rays(p.prim_index, p.prim_geometry, pts, np.tile(sun, (len(pts), 1)), 0.0)
+    shadowed = 0
+    for pt, t in zip(pts, ts, strict=True):
+        c = kn.light_cell(basis, dims, starts, items, pt[0], pt[1], pt[2])
+        listed = set(always[: dims[kn.LD_N_ALWAYS]] if c >= 0 else always)
+        if c >= 0:
+            listed |= set(items[starts[c] : starts[c + 1]])
+        assert all(k >= 0 for k in listed)
+        for k in range(len(p)):
+            if kn.hit(p.prim_index, p.prim_geometry, k, pt[0], pt[1], pt[2], sun[0], sun[1], sun[2], 0.0) < np.inf:
+                assert k in listed, (pt, k)
+        shadowed += bool(np.isfinite(t))
+    assert 500 < shadowed < len(pts) - 500
 
 
 def test_a_box_casts_a_hard_shadow_towards_away_from_the_sun() -> None:

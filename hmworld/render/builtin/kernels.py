@@ -62,6 +62,9 @@ Z_LO, Z_HI = 0, 1
 INF = np.inf
 NEAR = 1e-3  # metres along the optical axis
 SHADOW_EPS = 2e-4  # metres (scaled by distance) the shadow ray starts off the surface
+# the sun grid: a cell with CROWDED primitives or more is split into LIGHT_SUB² sub-cells;
+# primitives are binned with a margin of LIGHT_MARGIN cells (far above round-off)
+CROWDED, LIGHT_SUB, LIGHT_MARGIN = 6, 8, 1e-6
 
 # rotated-grid supersampling offsets (pixels), one sample per row and column
 AA_OFFSETS = np.array([[0.125, 0.375], [0.375, -0.125], [-0.125, -0.375], [-0.375, 0.125]])
@@ -425,33 +428,6 @@ def prim_bounds(pidx, geom):
 
 
 @njit(**JIT)
-def _csr(rects, ntx, nty):
-    """Cells [x0,y0,x1,y1] (inclusive; x0 < 0 = unused) → CSR lists, items in primitive order."""
-    ncell = ntx * nty
-    counts = np.zeros(ncell + 1, np.int64)
-    n = rects.shape[0]
-    for k in range(n):
-        if rects[k, 0] < 0:
-            continue
-        for cy in range(rects[k, 1], rects[k, 3] + 1):
-            for cx in range(rects[k, 0], rects[k, 2] + 1):
-                counts[cy * ntx + cx + 1] += 1
-    for c in range(ncell):
-        counts[c + 1] += counts[c]
-    items = np.empty(counts[ncell], np.int32)
-    fill = counts[:ncell].copy()
-    for k in range(n):
-        if rects[k, 0] < 0:
-            continue
-        for cy in range(rects[k, 1], rects[k, 3] + 1):
-            for cx in range(rects[k, 0], rects[k, 2] + 1):
-                c = cy * ntx + cx
-                items[fill[c]] = k
-                fill[c] += 1
-    return counts, items
-
-
-@njit(**JIT)
 def prim_obb(pidx, geom):
     """Oriented boxes that contain each primitive: centre [P,3], axes [P,3,3] (columns), half sizes [P,3]."""
     n = pidx.shape[0]
@@ -651,7 +627,8 @@ def bin_light(pidx, geom, sun, max_cells, giant, cull):
     planes (and, with cull=False, everything) go on a list every shadow ray
     tests; giants are listed after them for rays from points outside the grid.
     Returns (basis_and_grid f64[9] = e1, e2, u0, v0, 1/cell;
-    dims i64[3] = cells along u, along v, how many of `always` every ray tests; starts; items; always).
+    dims i64[3] = cells along u, along v, how many of `always` every ray tests; starts; items
+    (the CSR lists of the cells and sub-cells, see _light_csr); always).
     """
     lx, ly, lz = sun[0], sun[1], sun[2]
     if abs(lz) < 0.9:
@@ -706,26 +683,112 @@ def bin_light(pidx, geom, sun, max_cells, giant, cull):
         dims[LD_N_ALWAYS] = n_always + n_giant
         return grid, dims, np.zeros(1, np.int64), np.empty(0, np.int32), always
     cell = max(max(umax - umin, vmax - vmin) / max_cells, 0.02)
+    inv_cell = 1.0 / cell
     nu = int((umax - umin) / cell) + 1
     nv = int((vmax - vmin) / cell) + 1
-    grid[LG_U0], grid[LG_V0], grid[LG_INV_CELL] = umin, vmin, 1.0 / cell
+    grid[LG_U0], grid[LG_V0], grid[LG_INV_CELL] = umin, vmin, inv_cell
     dims[LD_NU], dims[LD_NV] = nu, nv
-    rects = np.full((n, 4), -1, np.int64)
+    # light-space rectangles in cell units, computed as _in_shadow computes a point's, widened
+    # by a margin far above round-off (binning a primitive into one cell too many costs a test)
+    fr = np.zeros((n, 4))
     for k in range(n):
         if kind[k] == 1:
             continue
-        a0 = math.floor((uv[k, 0] - umin) / cell)
-        b0 = math.floor((uv[k, 1] - vmin) / cell)
-        a1 = math.floor((uv[k, 2] - umin) / cell)
-        b1 = math.floor((uv[k, 3] - vmin) / cell)
-        if a1 < 0 or b1 < 0 or a0 > nu - 1 or b0 > nv - 1:
+        fr[k, 0] = (uv[k, 0] - umin) * inv_cell - LIGHT_MARGIN
+        fr[k, 1] = (uv[k, 1] - vmin) * inv_cell - LIGHT_MARGIN
+        fr[k, 2] = (uv[k, 2] - umin) * inv_cell + LIGHT_MARGIN
+        fr[k, 3] = (uv[k, 3] - vmin) * inv_cell + LIGHT_MARGIN
+    starts, items = _light_csr(fr, kind != 1, nu, nv)
+    return grid, dims, starts, items, always
+
+
+@njit(**JIT)
+def _light_csr(fr, binned, nu, nv):
+    """The sun grid's CSR lists from the rectangles fr [P,4] = u0, v0, u1, v1 (cell units) of
+    the primitives where `binned` [P], two levels deep.
+
+    A cell holding CROWDED or more primitives is split into LIGHT_SUB × LIGHT_SUB sub-cells
+    (shadows of the subjects, which gather many small parts in a few cells, test a handful of
+    parts instead of all of them): its list is then one entry, -1 - s, where s is the index
+    in `starts` of its first sub-cell; sub-cells follow the nu·nv cells, row by row, each
+    holding the primitives whose rectangle overlaps it.
+    """
+    n = fr.shape[0]
+    ncell = nu * nv
+    rects = np.full((n, 4), -1, np.int64)
+    for k in range(n):
+        if not binned[k] or fr[k, 2] < 0.0 or fr[k, 3] < 0.0 or fr[k, 0] >= nu or fr[k, 1] >= nv:
             continue  # a giant beside the grid: only rays from outside it test it
-        rects[k, 0] = max(0, min(nu - 1, np.int64(a0)))
-        rects[k, 1] = max(0, min(nv - 1, np.int64(b0)))
-        rects[k, 2] = max(0, min(nu - 1, np.int64(a1)))
-        rects[k, 3] = max(0, min(nv - 1, np.int64(b1)))
-    counts, items = _csr(rects, nu, nv)
-    return grid, dims, counts, items, always
+        rects[k, 0] = max(0, min(nu - 1, np.int64(math.floor(fr[k, 0]))))
+        rects[k, 1] = max(0, min(nv - 1, np.int64(math.floor(fr[k, 1]))))
+        rects[k, 2] = max(0, min(nu - 1, np.int64(math.floor(fr[k, 2]))))
+        rects[k, 3] = max(0, min(nv - 1, np.int64(math.floor(fr[k, 3]))))
+    coarse = np.zeros(ncell + 1, np.int64)
+    no_split = np.full(ncell, -1, np.int64)
+    _light_walk(fr, rects, no_split, nu, coarse, coarse[:0].astype(np.int32), coarse, False)
+    sub = np.full(ncell, -1, np.int64)  # first sub-cell of a crowded cell
+    n_sub = ncell
+    for c in range(ncell):
+        if coarse[c + 1] >= CROWDED:
+            sub[c] = n_sub
+            n_sub += LIGHT_SUB * LIGHT_SUB
+    counts = np.zeros(n_sub + 1, np.int64)
+    for c in range(ncell):
+        if sub[c] >= 0:
+            counts[c + 1] = 1
+    _light_walk(fr, rects, sub, nu, counts, coarse[:0].astype(np.int32), counts, False)
+    for c in range(n_sub):
+        counts[c + 1] += counts[c]
+    items = np.empty(counts[n_sub], np.int32)
+    fill = counts[:n_sub].copy()
+    for c in range(ncell):
+        if sub[c] >= 0:
+            items[fill[c]] = np.int32(-1 - sub[c])
+            fill[c] += 1
+    _light_walk(fr, rects, sub, nu, counts, items, fill, True)
+    return counts, items
+
+
+@njit(**JIT)
+def _light_walk(fr, rects, sub, nu, counts, items, fill, place):
+    """Every (primitive, list) pair of the sun grid, primitives in order: a cell (rects [P,4],
+    inclusive; -1: not binned) or, where sub[cell] >= 0, the sub-cells of it that the primitive
+    overlaps. place=False counts them (counts[list + 1] += 1); place=True puts the primitive at
+    items[fill[list]] and advances fill."""
+    for k in range(rects.shape[0]):
+        if rects[k, 0] < 0:
+            continue
+        for cv in range(rects[k, 1], rects[k, 3] + 1):
+            for cu in range(rects[k, 0], rects[k, 2] + 1):
+                c = cv * nu + cu
+                s0, t0, s1, t1 = 0, 0, 0, 0
+                if sub[c] >= 0:
+                    s0, t0, s1, t1 = _sub_span(fr, k, cu, cv)
+                for sv in range(t0, t1 + 1):
+                    for su in range(s0, s1 + 1):
+                        q = c if sub[c] < 0 else sub[c] + sv * LIGHT_SUB + su
+                        if place:
+                            items[fill[q]] = k
+                            fill[q] += 1
+                        else:
+                            counts[q + 1] += 1
+
+
+@njit(inline="always", **JIT)
+def _sub_index(f, c):
+    """Sub-cell (0..LIGHT_SUB-1) of a position f (cell units) inside cell c = floor(f)."""
+    return min(max(np.int64(math.floor((f - c) * LIGHT_SUB)), 0), LIGHT_SUB - 1)
+
+
+@njit(inline="always", **JIT)
+def _sub_span(fr, k, cu, cv):
+    """The sub-cells of cell (cu, cv) that rectangle k overlaps: su0, sv0, su1, sv1 (inclusive)."""
+    return (
+        _sub_index(max(fr[k, 0], cu), cu),
+        _sub_index(max(fr[k, 1], cv), cv),
+        _sub_index(min(fr[k, 2], cu + 1.0), cu),
+        _sub_index(min(fr[k, 3], cv + 1.0), cv),
+    )
 
 
 # --------------------------------------------------------------------------- textures
@@ -902,6 +965,30 @@ def _sky(light, dx, dy, dz):
     return r, g, b
 
 
+@njit(inline="always", **JIT)
+def light_cell(basis, dims, starts, items, px, py, pz):
+    """The sun-grid list (index into `starts`: a cell or a crowded cell's sub-cell) of the shadow
+    rays from (px, py, pz); -1 outside the grid (see bin_light)."""
+    nu, nv = dims[LD_NU], dims[LD_NV]
+    if nu <= 0:
+        return -1
+    u = px * basis[LG_E1] + py * basis[LG_E1 + 1] + pz * basis[LG_E1 + 2]
+    v = px * basis[LG_E2] + py * basis[LG_E2 + 1] + pz * basis[LG_E2 + 2]
+    fu = (u - basis[LG_U0]) * basis[LG_INV_CELL]
+    fv = (v - basis[LG_V0]) * basis[LG_INV_CELL]
+    fcu = math.floor(fu)
+    fcv = math.floor(fv)
+    cu = np.int64(fcu)
+    cv = np.int64(fcv)
+    if cu < 0 or cv < 0 or cu >= nu or cv >= nv:
+        return -1
+    c = cv * nu + cu
+    q = starts[c]
+    if q < starts[c + 1] and items[q] < 0:  # a crowded cell: its sub-cell
+        return -1 - np.int64(items[q]) + _sub_index(fv, fcv) * LIGHT_SUB + _sub_index(fu, fcu)
+    return c
+
+
 @njit(**HOT)
 def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
     """A primitive other than self_k that the ray from (px, py, pz) towards the sun hits; -1: none.
@@ -915,15 +1002,7 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
     if hint >= 0 and hint != self_k and not ((sz > 0.0 and pz > zspan[hint, Z_HI]) or (sz < 0.0 and pz < zspan[hint, Z_LO])):
         if hit(pidx, geom, hint, px, py, pz, sx, sy, sz, 0.0) < INF:
             return hint
-    nu, nv = sun.dims[LD_NU], sun.dims[LD_NV]
-    c = -1
-    if nu > 0:
-        u = px * basis[LG_E1] + py * basis[LG_E1 + 1] + pz * basis[LG_E1 + 2]
-        v = px * basis[LG_E2] + py * basis[LG_E2 + 1] + pz * basis[LG_E2 + 2]
-        cu = np.int64(math.floor((u - basis[LG_U0]) * basis[LG_INV_CELL]))
-        cv = np.int64(math.floor((v - basis[LG_V0]) * basis[LG_INV_CELL]))
-        if cu >= 0 and cv >= 0 and cu < nu and cv < nv:
-            c = cv * nu + cu
+    c = light_cell(basis, sun.dims, sun.starts, sun.items, px, py, pz)
     # planes always; the giants after them only for points outside the grid
     n_list = sun.dims[LD_N_ALWAYS] if c >= 0 else sun.always.shape[0]
     for q in range(n_list):

@@ -11,8 +11,9 @@ lands on a primitive whose shadow the neighbouring centres agree on takes it
 from them instead of casting a shadow ray. Each primitive is tested only in
 the tiles that the projected outline of its bounding box (clipped to the near
 plane) overlaps, and each shadow ray only against the primitives binned in its
-cell of a grid seen from the sun (the latest occluder first), so cost follows
-covered pixels, not primitives × pixels.
+cell of a grid seen from the sun (the latest occluder first; a cell crowded
+with small parts, as a subject's shadow is, is split into finer sub-cells), so
+cost follows covered pixels, not primitives × pixels.
 
 `render_frame` shares one frame's tiles among the threads (interactive use);
 `render_frames` gives each thread whole frames (clips: no waiting inside a
@@ -263,7 +264,7 @@ def _batch(fs: Sequence[Prepared], width: int, height: int, light: np.ndarray, o
         np.stack([f.sun_dims for f in fs]),
         cat([f.sun_starts + s_off[i] for i, f in enumerate(fs)]),
         _offsets([len(f.sun_starts) for f in fs]),
-        cat([f.sun_items + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
+        cat([np.where(f.sun_items >= 0, f.sun_items + np.int32(p_off[i]), f.sun_items) for i, f in enumerate(fs)]).astype(np.int32),
         cat([f.sun_always + np.int32(p_off[i]) for i, f in enumerate(fs)]).astype(np.int32),
         _offsets([len(f.sun_always) for f in fs]),
     )  # fmt: skip
