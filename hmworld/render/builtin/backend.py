@@ -36,7 +36,7 @@ from hmworld.render.builtin.raycast import (
 from hmworld.shot import Shot
 from hmworld.video import DEFAULT_CRF, open_video
 
-VERSION = "1.0"
+VERSION = "1.1"  # 1.1: edge pixels whose two samples across the edge agree with the centre take their mean
 
 PoseFn = Callable[[Shot, int], PrimitiveSet]
 SceneFn = Callable[[str, int], Any]  # → an object with BuiltScene's fields (prims, sun_dir, …)

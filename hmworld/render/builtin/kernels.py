@@ -1172,14 +1172,56 @@ def _shadow_seen(key, i, j, width, height, k):
     return seen
 
 
+@njit(inline="always", **JIT)
+def _aa_sample(batch, cam, s, e, sun, key, i, j, sx, sy, surface, kc, known, last):
+    """One anti-aliasing sample of pixel (i, j) at image point (sx, sy): colour clamped to 0..1,
+    edge key (-1: sky) and the latest shadow ray's occluder (`last` if none was cast).
+
+    surface: re-hit only primitive kc // 8 (one primitive all around the pixel), taking the
+    shadow as `known` (0 or 1; -1 casts the ray); otherwise the ray is cast into the tile's
+    primitives (s, e) and a shadow the neighbouring centres agree on is taken from them.
+    """
+    light, scene = batch.light, batch.scene
+    k = -1
+    kk = np.int64(-1)
+    if surface:
+        dx, dy, dz, clen = _ray(cam, sx, sy)
+        k = kc // 8
+        t = hit(scene.pidx, scene.geom, k, cam[C_POS], cam[C_POS + 1], cam[C_POS + 2], dx, dy, dz, NEAR * clen)
+        if t < INF:
+            r, g, b, kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, known, last)
+            if occ >= 0:
+                last = occ
+        else:
+            k = -1
+    if k < 0:
+        t, k, _bits, dx, dy, dz, clen = _primary(cam, sx, sy, s, e, batch.tile_items, scene.pidx, scene.geom)
+        if k < 0:
+            r, g, b = _sky(light, dx, dy, dz)
+            kk = np.int64(-1)
+        else:
+            seen = _shadow_seen(key, i, j, batch.width, batch.height, k)
+            r, g, b, kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, seen, last)
+            if occ >= 0:
+                last = occ
+    return min(max(r, 0.0), 1.0), min(max(g, 0.0), 1.0), min(max(b, 0.0), 1.0), kk, last
+
+
 @njit(**HOT)
 def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
-    """Re-shade the pixels of tile ti whose edge key differs from a 4-neighbour's, from the
-    rotated-grid samples `offsets`; returns how many it re-shaded."""
-    width, height, tile, light, scene = batch.width, batch.height, batch.tile, batch.light, batch.scene
+    """Re-shade the pixels of tile ti whose edge key differs from a 4-neighbour's from the
+    rotated-grid samples `offsets` [4,2] (rows 0 and 2 lie farthest apart in y, rows 1 and 3
+    in x); returns how many pixels it re-shaded.
+
+    Where only the left/right (or only the upper/lower) neighbours differ, the pair of samples
+    farthest apart across the edge is cast first; if both see the centre's key (primitive,
+    shadow and texture cell), the edge passes beside this pixel's samples and their mean is
+    its colour (on one side of an edge this is about half the pixels). Otherwise all four are
+    averaged, in row order.
+    """
+    width, height, tile = batch.width, batch.height, batch.tile
     key = out.key
     ntx = (width + tile - 1) // tile
-    ns = offsets.shape[0]
     ty = ti // ntx
     tx = ti - ty * ntx
     s, e = starts[ti], starts[ti + 1]
@@ -1188,13 +1230,9 @@ def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
     for j in range(ty * tile, min(height, ty * tile + tile)):
         for i in range(tx * tile, min(width, tx * tile + tile)):
             kc = key[j, i]
-            edge = (
-                (i > 0 and key[j, i - 1] != kc)
-                or (i + 1 < width and key[j, i + 1] != kc)
-                or (j > 0 and key[j - 1, i] != kc)
-                or (j + 1 < height and key[j + 1, i] != kc)
-            )
-            if not edge:
+            across = (i > 0 and key[j, i - 1] != kc) or (i + 1 < width and key[j, i + 1] != kc)
+            along = (j > 0 and key[j - 1, i] != kc) or (j + 1 < height and key[j + 1, i] != kc)
+            if not (across or along):
                 continue
             count += 1
             # one primitive all around: re-sample that surface, not the scene; and if only its
@@ -1217,35 +1255,29 @@ def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
                     and (j + 1 == height or key[j + 1, i] // 4 == ks)
                 ):
                     known = ks % 2
-            ar = ag = ab = 0.0
-            for q in range(ns):
-                sx, sy = i + 0.5 + offsets[q, 0], j + 0.5 + offsets[q, 1]
-                k = -1
-                if surface:
-                    dx, dy, dz, clen = _ray(cam, sx, sy)
-                    k = kc // 8
-                    t = hit(scene.pidx, scene.geom, k, cam[C_POS], cam[C_POS + 1], cam[C_POS + 2], dx, dy, dz, NEAR * clen)
-                    if t < INF:
-                        r, g, b, _kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, known, last)
-                        if occ >= 0:
-                            last = occ
-                    else:
-                        k = -1
-                if k < 0:
-                    t, k, _bits, dx, dy, dz, clen = _primary(cam, sx, sy, s, e, batch.tile_items, scene.pidx, scene.geom)
-                    if k < 0:
-                        r, g, b = _sky(light, dx, dy, dz)
-                    else:
-                        seen = _shadow_seen(key, i, j, width, height, k)
-                        r, g, b, _kk, occ = _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, batch.shadows, seen, last)
-                        if occ >= 0:
-                            last = occ
-                ar += min(max(r, 0.0), 1.0)
-                ag += min(max(g, 0.0), 1.0)
-                ab += min(max(b, 0.0), 1.0)
-            out.rgb[j, i, 0] = _u8(ar / ns)
-            out.rgb[j, i, 1] = _u8(ag / ns)
-            out.rgb[j, i, 2] = _u8(ab / ns)
+            q0, q1 = (1, 3) if across and not along else (0, 2)
+            p0, p1 = (0, 2) if q0 == 1 else (1, 3)
+            ra, ga, ba, ka, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[q0, 0],
+                                              j + 0.5 + offsets[q0, 1], surface, kc, known, last)  # fmt: skip
+            rb, gb, bb, kb, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[q1, 0],
+                                              j + 0.5 + offsets[q1, 1], surface, kc, known, last)  # fmt: skip
+            if across != along and ka == kc and kb == kc:
+                out.rgb[j, i, 0] = _u8((ra + rb) / 2.0)
+                out.rgb[j, i, 1] = _u8((ga + gb) / 2.0)
+                out.rgb[j, i, 2] = _u8((ba + bb) / 2.0)
+                continue
+            rc, gc, bc, _kc, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[p0, 0],
+                                               j + 0.5 + offsets[p0, 1], surface, kc, known, last)  # fmt: skip
+            rd, gd, bd, _kd, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[p1, 0],
+                                               j + 0.5 + offsets[p1, 1], surface, kc, known, last)  # fmt: skip
+            if q0 == 0:  # samples a, c, b, d are rows 0, 1, 2, 3
+                out.rgb[j, i, 0] = _u8((((ra + rc) + rb) + rd) / 4.0)
+                out.rgb[j, i, 1] = _u8((((ga + gc) + gb) + gd) / 4.0)
+                out.rgb[j, i, 2] = _u8((((ba + bc) + bb) + bd) / 4.0)
+            else:  # c, a, d, b
+                out.rgb[j, i, 0] = _u8((((rc + ra) + rd) + rb) / 4.0)
+                out.rgb[j, i, 1] = _u8((((gc + ga) + gd) + gb) / 4.0)
+                out.rgb[j, i, 2] = _u8((((bc + ba) + bd) + bb) / 4.0)
     return count
 
 

@@ -4,7 +4,10 @@ A frame is cast in two compiled passes over screen tiles (kernels.py):
 every pixel's centre ray gives depth, the nearest instance, which subjects
 the ray hits at all (their silhouettes) and a shaded colour; then, with
 anti-aliasing on, pixels on an edge (a different primitive, shadow or texture
-cell next door) are re-shaded from four rotated-grid samples. Where one
+cell next door) are re-shaded from four rotated-grid samples (where the edge
+runs one way, the two samples farthest apart across it are cast first, and if
+both see the centre's surface, shadow and texture cell, they are the pixel's
+colour: the edge passes beside it). Where one
 primitive surrounds the pixel the samples re-hit only that primitive (and, on
 a texture cell boundary, keep the centre's shadow); elsewhere a sample that
 lands on a primitive whose shadow the neighbouring centres agree on takes it
@@ -82,7 +85,7 @@ class SunSky:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """antialias: re-shade edge pixels from 4 samples (ids and depth stay centre samples).
+    """antialias: re-shade edge pixels from 2 or 4 samples (ids and depth stay centre samples).
     tile: screen tile side in pixels for primitive binning. light_cells: shadow grid cells per side;
     giant: primitives wider than this (metres, seen from the sun) are tested by every shadow ray.
     cull: False tests every primitive for every ray (slow; the reference culling is checked against)."""
