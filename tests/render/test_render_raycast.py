@@ -182,11 +182,13 @@ def test_the_sun_grid_lists_every_primitive_a_shadow_ray_meets() -> None:
     ts, _ = kn.cast_rays(p.prim_index, p.prim_geometry, pts, np.tile(sun, (len(pts), 1)), 0.0)
     shadowed = 0
     for pt, t in zip(pts, ts, strict=True):
-        c = kn.light_cell(basis, dims, starts, items, pt[0], pt[1], pt[2])
+        c, sc = kn.light_cell(basis, dims, starts, items, pt[0], pt[1], pt[2])
         listed = set(always[: dims[kn.LD_N_ALWAYS]] if c >= 0 else always)
         if c >= 0:
-            listed |= set(items[starts[c] : starts[c + 1]])
-        assert all(k >= 0 for k in listed)
+            listed |= {k for k in items[starts[c] : starts[c + 1]] if k >= 0}
+        if sc >= 0:
+            listed |= set(items[starts[sc] : starts[sc + 1]])
+            assert all(k >= 0 for k in items[starts[sc] : starts[sc + 1]])
         for k in range(len(p)):
             if kn.hit(p.prim_index, p.prim_geometry, k, pt[0], pt[1], pt[2], sun[0], sun[1], sun[2], 0.0) < np.inf:
                 assert k in listed, (pt, k)

@@ -707,11 +707,12 @@ def _light_csr(fr, binned, nu, nv):
     """The sun grid's CSR lists from the rectangles fr [P,4] = u0, v0, u1, v1 (cell units) of
     the primitives where `binned` [P], two levels deep.
 
-    A cell holding CROWDED or more primitives is split into LIGHT_SUB × LIGHT_SUB sub-cells
-    (shadows of the subjects, which gather many small parts in a few cells, test a handful of
-    parts instead of all of them): its list is then one entry, -1 - s, where s is the index
-    in `starts` of its first sub-cell; sub-cells follow the nu·nv cells, row by row, each
-    holding the primitives whose rectangle overlaps it.
+    A cell that CROWDED or more primitives cover only in part is split into LIGHT_SUB ×
+    LIGHT_SUB sub-cells (shadows of the subjects, which gather many small parts in a few cells,
+    test a handful of parts instead of all of them): its list starts with one entry -1 - s,
+    where s is the index in `starts` of its first sub-cell, followed by the primitives that
+    cover the whole cell; sub-cells follow the nu·nv cells, row by row, each holding the
+    other primitives whose rectangle overlaps it.
     """
     n = fr.shape[0]
     ncell = nu * nv
@@ -723,20 +724,25 @@ def _light_csr(fr, binned, nu, nv):
         rects[k, 1] = max(0, min(nv - 1, np.int64(math.floor(fr[k, 1]))))
         rects[k, 2] = max(0, min(nu - 1, np.int64(math.floor(fr[k, 2]))))
         rects[k, 3] = max(0, min(nv - 1, np.int64(math.floor(fr[k, 3]))))
-    coarse = np.zeros(ncell + 1, np.int64)
-    no_split = np.full(ncell, -1, np.int64)
-    _light_walk(fr, rects, no_split, nu, coarse, coarse[:0].astype(np.int32), coarse, False)
+    partial = np.zeros(ncell, np.int64)  # primitives covering part of each cell
+    for k in range(n):
+        if rects[k, 0] < 0:
+            continue
+        for cv in range(rects[k, 1], rects[k, 3] + 1):
+            for cu in range(rects[k, 0], rects[k, 2] + 1):
+                if not _covers(fr, k, cu, cv):
+                    partial[cv * nu + cu] += 1
     sub = np.full(ncell, -1, np.int64)  # first sub-cell of a crowded cell
     n_sub = ncell
     for c in range(ncell):
-        if coarse[c + 1] >= CROWDED:
+        if partial[c] >= CROWDED:
             sub[c] = n_sub
             n_sub += LIGHT_SUB * LIGHT_SUB
     counts = np.zeros(n_sub + 1, np.int64)
     for c in range(ncell):
         if sub[c] >= 0:
             counts[c + 1] = 1
-    _light_walk(fr, rects, sub, nu, counts, coarse[:0].astype(np.int32), counts, False)
+    _light_walk(fr, rects, sub, nu, counts, np.empty(0, np.int32), counts, False)
     for c in range(n_sub):
         counts[c + 1] += counts[c]
     items = np.empty(counts[n_sub], np.int32)
@@ -752,8 +758,8 @@ def _light_csr(fr, binned, nu, nv):
 @njit(**JIT)
 def _light_walk(fr, rects, sub, nu, counts, items, fill, place):
     """Every (primitive, list) pair of the sun grid, primitives in order: a cell (rects [P,4],
-    inclusive; -1: not binned) or, where sub[cell] >= 0, the sub-cells of it that the primitive
-    overlaps. place=False counts them (counts[list + 1] += 1); place=True puts the primitive at
+    inclusive; -1: not binned) or, where sub[cell] >= 0 and the primitive covers only part of
+    the cell, the sub-cells of it that the primitive overlaps. place=False counts them (counts[list + 1] += 1); place=True puts the primitive at
     items[fill[list]] and advances fill."""
     for k in range(rects.shape[0]):
         if rects[k, 0] < 0:
@@ -761,17 +767,24 @@ def _light_walk(fr, rects, sub, nu, counts, items, fill, place):
         for cv in range(rects[k, 1], rects[k, 3] + 1):
             for cu in range(rects[k, 0], rects[k, 2] + 1):
                 c = cv * nu + cu
+                split = sub[c] >= 0 and not _covers(fr, k, cu, cv)
                 s0, t0, s1, t1 = 0, 0, 0, 0
-                if sub[c] >= 0:
+                if split:
                     s0, t0, s1, t1 = _sub_span(fr, k, cu, cv)
                 for sv in range(t0, t1 + 1):
                     for su in range(s0, s1 + 1):
-                        q = c if sub[c] < 0 else sub[c] + sv * LIGHT_SUB + su
+                        q = sub[c] + sv * LIGHT_SUB + su if split else c
                         if place:
                             items[fill[q]] = k
                             fill[q] += 1
                         else:
                             counts[q + 1] += 1
+
+
+@njit(inline="always", **JIT)
+def _covers(fr, k, cu, cv):
+    """Whether rectangle k covers the whole cell (cu, cv)."""
+    return fr[k, 0] <= cu and fr[k, 1] <= cv and fr[k, 2] >= cu + 1.0 and fr[k, 3] >= cv + 1.0
 
 
 @njit(inline="always", **JIT)
@@ -967,11 +980,12 @@ def _sky(light, dx, dy, dz):
 
 @njit(inline="always", **JIT)
 def light_cell(basis, dims, starts, items, px, py, pz):
-    """The sun-grid list (index into `starts`: a cell or a crowded cell's sub-cell) of the shadow
-    rays from (px, py, pz); -1 outside the grid (see bin_light)."""
+    """The sun-grid lists (indices into `starts`) of the shadow rays from (px, py, pz): the
+    cell's (-1: outside the grid) and, in a crowded cell, the sub-cell's (-1: none); see
+    _light_csr (a negative entry in a cell's list is not a primitive)."""
     nu, nv = dims[LD_NU], dims[LD_NV]
     if nu <= 0:
-        return -1
+        return -1, -1
     u = px * basis[LG_E1] + py * basis[LG_E1 + 1] + pz * basis[LG_E1 + 2]
     v = px * basis[LG_E2] + py * basis[LG_E2 + 1] + pz * basis[LG_E2 + 2]
     fu = (u - basis[LG_U0]) * basis[LG_INV_CELL]
@@ -981,12 +995,12 @@ def light_cell(basis, dims, starts, items, px, py, pz):
     cu = np.int64(fcu)
     cv = np.int64(fcv)
     if cu < 0 or cv < 0 or cu >= nu or cv >= nv:
-        return -1
+        return -1, -1
     c = cv * nu + cu
     q = starts[c]
-    if q < starts[c + 1] and items[q] < 0:  # a crowded cell: its sub-cell
-        return -1 - np.int64(items[q]) + _sub_index(fv, fcv) * LIGHT_SUB + _sub_index(fu, fcu)
-    return c
+    if q < starts[c + 1] and items[q] < 0:  # a crowded cell: and its sub-cell
+        return c, -1 - np.int64(items[q]) + _sub_index(fv, fcv) * LIGHT_SUB + _sub_index(fu, fcu)
+    return c, -1
 
 
 @njit(**HOT)
@@ -1002,7 +1016,7 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
     if hint >= 0 and hint != self_k and not ((sz > 0.0 and pz > zspan[hint, Z_HI]) or (sz < 0.0 and pz < zspan[hint, Z_LO])):
         if hit(pidx, geom, hint, px, py, pz, sx, sy, sz, 0.0) < INF:
             return hint
-    c = light_cell(basis, sun.dims, sun.starts, sun.items, px, py, pz)
+    c, sc = light_cell(basis, sun.dims, sun.starts, sun.items, px, py, pz)
     # planes always; the giants after them only for points outside the grid
     n_list = sun.dims[LD_N_ALWAYS] if c >= 0 else sun.always.shape[0]
     for q in range(n_list):
@@ -1014,6 +1028,14 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
     if c < 0:
         return -1
     for q in range(sun.starts[c], sun.starts[c + 1]):
+        k = sun.items[q]
+        if k < 0 or k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
+            continue
+        if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return k
+    if sc < 0:
+        return -1
+    for q in range(sun.starts[sc], sun.starts[sc + 1]):
         k = sun.items[q]
         if k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
             continue
