@@ -20,6 +20,7 @@ from typing import Any
 from hmworld.clip import (
     CLIP_JSON,
     CLIPS_DIR,
+    DEPTH_FILE,
     INSTANCES_FILE,
     VIDEO_FILE,
     clip_dir,
@@ -84,10 +85,11 @@ def _complete_problem(path: Path, row: dict[str, Any]) -> str | None:
     this one: that is a UserError, not a damaged clip.
     """
     try:
-        shot = read_clip(path).shot
+        record = read_clip(path)
     except DamagedClip as e:
         return str(e)
-    missing = [n for n in (VIDEO_FILE, INSTANCES_FILE) if not (path / n).is_file()]
+    shot = record.shot
+    missing = [n for n in (VIDEO_FILE, INSTANCES_FILE, *[DEPTH_FILE] * record.has_depth) if not (path / n).is_file()]
     if missing:
         return f"clip {path.name}: {', '.join(missing)} missing beside {CLIP_JSON}"
     had_size = (shot.width, shot.height, shot.frames, shot.fps)
