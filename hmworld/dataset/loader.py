@@ -8,6 +8,7 @@ H.264 video, converted to RGB only at the indices asked for. Safe to use with
 
 from __future__ import annotations
 
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from hmworld.dataset.arrays import fixed_dims, fixed_numpy, ragged_numpy, valid_
 from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
 from hmworld.dataset.tables import check_split, require_dataset, shard_paths
-from hmworld.errors import UserError
+from hmworld.depth import read_depth
+from hmworld.errors import DamagedClip, UserError
 from hmworld.video import read_video
 
 COLUMNS = (
@@ -67,6 +69,10 @@ class ClipDataset(torch.utils.data.Dataset):
     frames: sample this many frames uniformly over each clip (None: all).
     size: (H, W) to resize video and masks to (None: the clip's size).
     masks: also load instance masks (set False to skip the work when unused).
+    depth: also load depth, item "depth" float32 [T,1,H,W] metres along the optical
+    axis (+inf: no surface), resized by the nearest pixel as the masks are (never
+    blended across an edge). A dataset packaged without depth, or a clip without it
+    (a backend that writes none, e.g. ue5), is a UserError naming it.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class ClipDataset(torch.utils.data.Dataset):
         frames: int | None = None,
         size: tuple[int, int] | None = None,
         masks: bool = True,
+        depth: bool = False,
     ) -> None:
         self.root = require_dataset(root)
         self.split = check_split(split)
@@ -96,6 +103,11 @@ class ClipDataset(torch.utils.data.Dataset):
         self.frames = None if frames is None else int(frames)
         self.size = size
         self.masks = masks
+        self.depth = bool(depth)
+        self.columns = [*COLUMNS, *(["depth_path"] if self.depth else [])]
+        if self.depth and self.shards and "depth_path" not in pq.read_schema(self.shards[0]).names:
+            raise UserError(f"{self.root}: packaged without depth (no depth_path column); re-package it to load "
+                            "depth, or use depth=False")
         self._groups: OrderedDict[tuple[int, int], _Group] = OrderedDict()
         if len(self) and self.frames is not None:
             total = int(self._group(0)[0].cols["frames"][self._group(0)[1]])
@@ -115,7 +127,7 @@ class ClipDataset(torch.utils.data.Dataset):
         key = (s, g)
         group = self._groups.get(key)
         if group is None:
-            table = pq.ParquetFile(self.shards[s]).read_row_group(g, columns=list(COLUMNS))
+            table = pq.ParquetFile(self.shards[s]).read_row_group(g, columns=self.columns)
             group = _Group(table)
             self._groups[key] = group
             while len(self._groups) > CACHED_GROUPS:
@@ -151,6 +163,7 @@ class ClipDataset(torch.utils.data.Dataset):
             masks = torch.zeros((idx.size, out_h, out_w), dtype=torch.uint8)
 
         K = c["K"][r].copy()
+        extra = {"depth": self._depth(c["clip_id"][r], c["depth_path"][r], idx, (out_h, out_w))} if self.depth else {}
         K[0] *= sx
         K[1] *= sy
         pos = group.ragged("subject_pos", r)  # [N,T,3]
@@ -187,4 +200,18 @@ class ClipDataset(torch.utils.data.Dataset):
             "subject_state": torch.from_numpy(subject_state),
             "n_pairs": int(c["n_pairs"][r]),
             "reentry_frame": torch.from_numpy(reentry),
+            **extra,
         }
+
+    def _depth(self, clip_id: str, path: str | None, idx: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+        """Frames `idx` of a clip's depth.npz as float32 [T,1,h,w] metres, nearest-resized to `size`."""
+        if path is None:
+            raise UserError(f"clip {clip_id} has no depth (its backend wrote no depth file); use depth=False "
+                            "or a dataset of clips that all have depth")
+        try:
+            depth = read_depth(self.root / path, idx)  # only these frames' members are inflated
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise DamagedClip(f"clip {clip_id}: {path} cannot be read ({type(e).__name__}: {e})") from None
+        if depth.shape[1:] != size:
+            depth = resize_labels(depth, size)
+        return torch.from_numpy(np.ascontiguousarray(depth)[:, None])

@@ -144,7 +144,8 @@ def _digests(root: Path, clip_id: str) -> dict[str, str]:
 def test_the_packaged_rows_record_the_sha256_of_each_clips_files(fresh):
     for clip in list_clip_dirs(fresh):
         assert _digests(fresh, clip.name) == {
-            "video_sha256": _sha256(clip / "rgb.mp4"), "instances_sha256": _sha256(clip / "instances.npz")}
+            "video_sha256": _sha256(clip / "rgb.mp4"), "instances_sha256": _sha256(clip / "instances.npz"),
+            "depth_sha256": _sha256(clip / "depth.npz")}
     assert validate(fresh).ok and validate(fresh, quick=True).ok
 
 
@@ -180,7 +181,7 @@ def test_repackaging_after_a_legit_rerender_updates_the_digest(fresh):
     assert now != before["video_sha256"]
     assert "not the file that was packaged" in _problems(fresh, clip.name)
     package(fresh, RULE, shard_rows=2)
-    assert _digests(fresh, clip.name) == {"video_sha256": now, "instances_sha256": before["instances_sha256"]}
+    assert _digests(fresh, clip.name) == before | {"video_sha256": now}
     assert validate(fresh).ok
 
 
