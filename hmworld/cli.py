@@ -161,7 +161,7 @@ def render_cmd(
     ray_actors: Annotated[int | None, typer.Option("--ray-actors", help="ray: session actors (editors) to run (default: one per GPU it may have).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Render clips (rgb.mp4, instances.npz, clip.json); a re-run skips complete clips and redoes partial ones."""
+    """Render clips (rgb.mp4, instances.npz, depth.npz with builtin, clip.json); a re-run skips complete clips and redoes partial ones."""
     from hmworld.options import parse_resolution
     from hmworld.render.runner import render_rows, select_rows
 
@@ -209,6 +209,7 @@ def preview_cmd(
     frames: Annotated[int, typer.Option(help="Frames on the sheet, spread over the clip.")] = 12,
     columns: Annotated[int, typer.Option(help="Frames per row.")] = 4,
     scale: Annotated[float, typer.Option(help="Size of each frame relative to the video.")] = 1.0,
+    depth: Annotated[bool, typer.Option("--depth", help="Put each frame's depth (colour-mapped, with a scale in metres) under it on the contact sheet.")] = False,
 ) -> None:
     """Write a contact sheet (--out) and/or an annotated video (--video) of one clip."""
     from hmworld.render.preview import write_contact_sheet
@@ -216,12 +217,14 @@ def preview_cmd(
 
     if out is None and video is None:
         raise UserError("give --out SHEET.png (contact sheet), --video OUT.mp4 (annotated video), or both")
+    if depth and out is None:
+        raise UserError("--depth draws depth on the contact sheet; give --out SHEET.png too")
     if video is not None:
         check_file(check_video_path(video), "preview video")
     if out is not None:
         check_file(out, "contact sheet")
     if out is not None:
-        typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+        typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale, depth=depth)}")
     if video is not None:
         typer.echo(f"wrote {write_preview_video(clip, video)}")
 

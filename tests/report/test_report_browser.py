@@ -85,7 +85,7 @@ def test_clip_page_loads_clean_and_the_mask_switch_changes_the_overlay(page, rep
     pg, log = page
     cid, clip = _first_clip(report)
     _open(pg, report / "clips" / cid / "index.html")
-    _check_plots(pg, "img.plot", 3)  # map, timeline, contact sheet
+    _check_plots(pg, "img.plot", 4)  # map, timeline, contact sheet, depth sheet
     video = pg.locator("video")
     pg.wait_for_function("document.querySelector('video').readyState >= 2", timeout=15000)
     assert video.evaluate("v => v.error === null && v.videoWidth > 0")
