@@ -28,20 +28,22 @@ DEPTH_KEY = "depth"  # member names depth_00000, depth_00001, … (hmworld.frame
 DEPTH_DTYPE = np.dtype(np.float16)
 DEPTH_RELATIVE_ERROR = 2.0**-11  # |stored − rendered| ≤ this × rendered (half precision unit roundoff)
 DEPTH_MAX_M = float(np.finfo(np.float16).max)  # 65504 m; farther (and no surface) is +inf
+DEPTH_MIN_M = float(np.finfo(np.float16).tiny)  # 6.1e-5 m: nearer surfaces are stored at this (never 0)
 
 
 def encode_depth(depth_m: np.ndarray) -> np.ndarray:
     """Depth in metres (any float array, inf or NaN = no surface) → float16 metres, +inf where no surface.
 
     Values ≤ 0 are not depths of anything in front of the camera and are
-    refused with a ValueError (a renderer bug, not a far surface).
+    refused with a ValueError (a renderer bug, not a far surface); positive ones
+    below DEPTH_MIN_M are stored as DEPTH_MIN_M, so a stored depth is never 0.
     """
     d = np.asarray(depth_m, dtype=np.float32)
     finite = np.isfinite(d)
     if np.any(d[finite] <= 0):
         raise ValueError(f"depth must be positive metres (or inf for no surface); found {float(d[finite].min())}")
     with np.errstate(over="ignore"):  # beyond the half-float range becomes inf: no surface in range
-        return np.where(finite, d, np.float32(np.inf)).astype(DEPTH_DTYPE)
+        return np.where(finite, np.maximum(d, np.float32(DEPTH_MIN_M)), np.float32(np.inf)).astype(DEPTH_DTYPE)
 
 
 def decode_depth(stored: np.ndarray) -> np.ndarray:
@@ -70,6 +72,7 @@ __all__ = [
     "DEPTH_DTYPE",
     "DEPTH_KEY",
     "DEPTH_MAX_M",
+    "DEPTH_MIN_M",
     "DEPTH_RELATIVE_ERROR",
     "decode_depth",
     "encode_depth",

@@ -11,6 +11,7 @@ from hmworld.clip import CLIP_JSON, DEPTH_FILE, VIDEO_FILE, Measured, read_clip
 from hmworld.depth import (
     DEPTH_DTYPE,
     DEPTH_KEY,
+    DEPTH_MIN_M,
     DEPTH_RELATIVE_ERROR,
     encode_depth,
     read_depth,
@@ -100,11 +101,12 @@ def test_depth_npz_holds_one_float16_member_per_frame_in_metres(ground_clip: Pat
 
 
 def test_encoding_is_half_floats_with_inf_for_no_surface() -> None:
-    d = np.array([[0.25, 1.0, 10.0, 65.0, 1e6, np.inf, np.nan]], np.float32)
+    d = np.array([[0.25, 1.0, 10.0, 65.0, 1e6, np.inf, np.nan, 1e-9]], np.float32)
     e = encode_depth(d)
     assert e.dtype == np.float16
     assert np.all(np.abs(e[0, :4].astype(np.float64) - d[0, :4]) <= DEPTH_RELATIVE_ERROR * d[0, :4])
-    assert np.all(np.isposinf(e[0, 4:]))
+    assert np.all(np.isposinf(e[0, 4:7]))
+    assert e[0, 7] == np.float16(DEPTH_MIN_M) > 0  # never 0, which would read as "not a depth"
     with pytest.raises(ValueError, match="positive"):
         encode_depth(np.array([1.0, -0.5]))
 
