@@ -169,15 +169,18 @@ def video_info(path: str | Path) -> VideoInfo:
         return VideoInfo(n, Fraction(s.average_rate), s.width, s.height, s.codec_context.name, s.codec_context.pix_fmt)
 
 
-def read_video(path: str | Path, indices: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+def read_video(
+    path: str | Path, indices: Sequence[int] | np.ndarray | None = None, seek: bool = True
+) -> np.ndarray:
     """Decode frames as uint8 RGB [T,H,W,3]; `indices` picks frames (any order, repeats allowed).
 
     With `indices`, seeks to the keyframe at or before the first frame asked for and decodes
     forward only as far as the last one, skipping groups of pictures that hold none of them; the
     frames are exactly those of a full decode at those positions (a frame's position comes from
     its timestamp; a file whose timestamps do not give one frame per position is decoded from its
-    start instead). Raises IndexError for a negative or out-of-range index, ValueError for a file
-    without frames.
+    start instead). seek=False decodes every frame from the start up to the last one asked for
+    (how frames were read before; tools/bench_loader.py compares the two). Raises IndexError for a
+    negative or out-of-range index, ValueError for a file without frames.
     """
     if indices is None:
         with av.open(str(path)) as c:
@@ -191,19 +194,7 @@ def read_video(path: str | Path, indices: Sequence[int] | np.ndarray | None = No
     if wanted.size and wanted.min() < 0:
         raise IndexError(f"frame index {int(wanted.min())} is negative")
     need = np.unique(wanted)
-    keep: dict[int, np.ndarray] | None = {}
-    with av.open(str(path)) as c:
-        stream = c.streams.video[0]
-        stream.thread_type = "AUTO"
-        shape = (stream.height, stream.width, 3)
-        if need.size:
-            clock = _frame_clock(stream)
-            keep = None if clock is None else _decode_seeking(c, stream, need, clock)
-    if keep is None:  # no usable timestamps: count frames from the start
-        with av.open(str(path)) as c:
-            stream = c.streams.video[0]
-            stream.thread_type = "AUTO"
-            keep = _decode_counting(c.decode(stream), need)
+    keep, shape = _read_frames(path, need, seek)
     missing = sorted(set(need.tolist()) - keep.keys())
     if missing:
         raise IndexError(f"frame index {missing[0]} is out of range for {path}")
@@ -211,6 +202,21 @@ def read_video(path: str | Path, indices: Sequence[int] | np.ndarray | None = No
     for j, i in enumerate(wanted):
         out[j] = keep[int(i)]
     return out
+
+
+def _read_frames(path: str | Path, need: np.ndarray, seek: bool) -> tuple[dict[int, np.ndarray], tuple[int, ...]]:
+    """Frames `need` (sorted, unique) by position, and the frame shape (H, W, 3)."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        stream.thread_type = "AUTO"
+        shape = (stream.height, stream.width, 3)
+        clock = _frame_clock(stream) if seek and need.size else None
+        if clock is None:
+            return _decode_counting(c.decode(stream), need), shape
+        keep = _decode_seeking(c, stream, need, clock)
+        if keep is not None:
+            return keep, shape
+    return _read_frames(path, need, seek=False)  # timestamps that do not give one frame per position
 
 
 def _frame_clock(stream: av.video.VideoStream) -> tuple[int, Fraction] | None:

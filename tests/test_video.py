@@ -121,6 +121,7 @@ def test_windows_are_the_frames_of_a_full_decode_bit_for_bit(tmp_path: Path, gop
     full = read_video(path)
     for name, idx in WINDOWS.items():
         assert np.array_equal(read_video(path, idx), full[idx]), name
+        assert np.array_equal(read_video(path, idx, seek=False), full[idx]), name  # from the start, as before
     for start in range(0, 96 - 8 + 1):  # every 8-frame window
         assert np.array_equal(read_video(path, range(start, start + 8)), full[start : start + 8]), start
     with pytest.raises(IndexError, match="96"):
