@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 
+from hmworld.clip import read_instances
 from hmworld.dataset.arrays import fixed_dims, fixed_numpy, ragged_numpy, valid_mask
 from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
@@ -142,8 +143,7 @@ class ClipDataset(torch.utils.data.Dataset):
             video = F.interpolate(video, size=(out_h, out_w), mode="bilinear", antialias=True, align_corners=False)
             video = video.clamp_(0.0, 1.0)
         if self.masks:
-            with np.load(self.root / c["instances_path"][r]) as z:
-                ids = z["ids"][idx]
+            ids = read_instances(self.root / c["instances_path"][r], idx)  # inflates only these frames
             if (out_h, out_w) != (height, width):
                 ids = resize_labels(ids, (out_h, out_w))
             masks = torch.from_numpy(np.ascontiguousarray(ids))

@@ -17,9 +17,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from hmworld.atomic import atomic_path
 from hmworld.clip import (
     INSTANCES_FILE,
+    INSTANCES_KEY,
     VIDEO_FILE,
     ClipRecord,
     Measured,
@@ -27,6 +27,7 @@ from hmworld.clip import (
     write_clip_json,
 )
 from hmworld.errors import UserError
+from hmworld.frame_arrays import write_frames
 from hmworld.shot import Shot
 
 
@@ -96,11 +97,9 @@ def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:
 
 
 def write_instances(out_dir: str | Path, ids: np.ndarray) -> Path:
-    """Store the instance-id stack losslessly (`ids` uint8 [T,H,W]), atomically."""
-    path = Path(out_dir) / INSTANCES_FILE
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, ids=np.ascontiguousarray(ids, dtype=np.uint8))
-    return path
+    """Store the instance-id stack (`ids` uint8 [T,H,W]) losslessly and atomically, one deflated
+    member per frame (hmworld.frame_arrays), so a reader of a window inflates only its frames."""
+    return write_frames(Path(out_dir) / INSTANCES_FILE, INSTANCES_KEY, np.asarray(ids, dtype=np.uint8))
 
 
 def finish_clip(

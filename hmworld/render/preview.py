@@ -67,7 +67,7 @@ def contact_sheet(clip_path: str | Path, frames: int = 12, columns: int = 4, sca
     shot = rec.shot
     idx = pick_frames(shot.frames, frames)
     rgb = read_video(rec.video_path, idx)
-    ids = rec.load_instances()[idx]
+    ids = rec.load_instances(idx)
     vis = rec.measured.visible_pixels
     sil = rec.measured.silhouette_pixels
     tw, th = max(1, round(shot.width * scale)), max(1, round(shot.height * scale))
