@@ -2,8 +2,9 @@
 
 Annotations come from the parquet tables, read one small row group at a time
 (constant memory however large the dataset); frames come from the clip's
-H.264 video, converted to RGB only at the indices asked for. Safe to use with
-`DataLoader(num_workers>0)`: nothing open is pickled.
+H.264 video, decoded from the keyframe before the first index asked for and
+converted to RGB only at those indices, and instance masks inflate only those
+frames. Safe to use with `DataLoader(num_workers>0)`: nothing open is pickled.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ COLUMNS = (
     "hydra_cond_cam", "hydra_tgt_cam", "subject_pos", "subject_xy", "states", "pairs", "n_pairs",
 )
 CACHED_GROUPS = 4
+WINDOWS = ("spread", "contiguous")
 
 
 def sample_indices(total: int, frames: int | None) -> np.ndarray:
@@ -37,6 +39,15 @@ def sample_indices(total: int, frames: int | None) -> np.ndarray:
     if frames is None:
         return np.arange(total, dtype=np.int64)
     return np.round(np.linspace(0, total - 1, frames)).astype(np.int64)
+
+
+def window_indices(total: int, frames: int | None, start: int) -> np.ndarray:
+    """`frames` consecutive indices from `start` (all from 0 if None); ValueError if they leave [0, total)."""
+    if frames is None:
+        frames, start = total, 0
+    if not 0 <= start <= total - frames:
+        raise ValueError(f"a {frames}-frame window cannot start at frame {start} of {total}; allowed: 0..{total - frames}")
+    return np.arange(start, start + frames, dtype=np.int64)
 
 
 class _Group:
@@ -67,6 +78,11 @@ class ClipDataset(torch.utils.data.Dataset):
 
     frames: sample this many frames uniformly over each clip (None: all).
     size: (H, W) to resize video and masks to (None: the clip's size).
+    window: "spread" (frames spread uniformly over the whole clip, first and last included) or
+    "contiguous" (frames consecutive frames, a window, at most GOP-1 extra frames decoded).
+    start: the first frame of every contiguous window; None draws one per item, uniformly over the
+    starts that fit, from `seed` and the item's index when a seed is given (the same window every
+    time), else from torch's generator (a new window on every read; DataLoader seeds each worker's).
     masks: also load instance masks (set False to skip the work when unused).
     """
 
@@ -77,6 +93,9 @@ class ClipDataset(torch.utils.data.Dataset):
         frames: int | None = None,
         size: tuple[int, int] | None = None,
         masks: bool = True,
+        window: str = "spread",
+        start: int | None = None,
+        seed: int | None = None,
     ) -> None:
         self.root = require_dataset(root)
         self.split = check_split(split)
@@ -90,10 +109,20 @@ class ClipDataset(torch.utils.data.Dataset):
         self.index = np.concatenate(index) if index else np.zeros((0, 3), np.int64)
         if frames is not None and (not isinstance(frames, (int, np.integer)) or frames < 1):
             raise UserError(f"frames must be a positive whole number or None, got {frames!r}")
+        if window not in WINDOWS:
+            raise UserError(f"window must be one of {', '.join(WINDOWS)}; got {window!r}")
+        for name, value in (("start", start), ("seed", seed)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
+                raise UserError(f"{name} must be a whole number >= 0 or None, got {value!r}")
+        if start is not None and frames is None:
+            raise UserError("start needs frames (the window's length); frames=None returns the whole clip")
+        if window == "spread" and start is not None:
+            raise UserError("start applies to window='contiguous' only; spread frames always start at frame 0")
         if size is not None:
             if len(size) != 2 or any(int(v) < 1 for v in size):
                 raise UserError(f"size must be (height, width) with positive sides, got {size!r}")
             size = (int(size[0]), int(size[1]))
+        self.window, self.start, self.seed = window, None if start is None else int(start), seed
         self.frames = None if frames is None else int(frames)
         self.size = size
         self.masks = masks
@@ -102,6 +131,9 @@ class ClipDataset(torch.utils.data.Dataset):
             total = int(self._group(0)[0].cols["frames"][self._group(0)[1]])
             if self.frames > total:
                 raise UserError(f"frames={self.frames} but the clips have {total} frames; allowed: 1..{total}")
+            if self.start is not None and self.start > total - self.frames:
+                raise UserError(f"start={self.start} but a {self.frames}-frame window of a {total}-frame clip "
+                                f"starts at 0..{total - self.frames}")
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -131,7 +163,7 @@ class ClipDataset(torch.utils.data.Dataset):
         group, r = self._group(i % len(self))
         c = group.cols
         total, width, height = int(c["frames"][r]), int(c["width"][r]), int(c["height"][r])
-        idx = sample_indices(total, self.frames)
+        idx = self._indices(i % len(self), total, c["clip_id"][r])
         out_h, out_w = self.size or (height, width)
         sx, sy = out_w / width, out_h / height
 
@@ -188,3 +220,19 @@ class ClipDataset(torch.utils.data.Dataset):
             "n_pairs": int(c["n_pairs"][r]),
             "reentry_frame": torch.from_numpy(reentry),
         }
+
+    def _indices(self, i: int, total: int, clip_id: str) -> np.ndarray:
+        """The clip frames item `i` returns (see the class docstring)."""
+        if self.window == "spread":
+            return sample_indices(total, self.frames)
+        start = self.start
+        if start is None and self.frames is not None:
+            starts = max(total - self.frames + 1, 1)
+            if self.seed is None:
+                start = int(torch.randint(starts, ()))
+            else:
+                start = int(np.random.default_rng([self.seed, i]).integers(starts))
+        try:
+            return window_indices(total, self.frames, start or 0)
+        except ValueError as e:
+            raise UserError(f"clip {clip_id}: {e}") from None
