@@ -253,7 +253,9 @@ def _decode_seeking(
     back until the packet of a wanted frame arrives; then everything held is decoded (a picture's
     references always come before it in decode order). What follows a GOP's last wanted packet,
     and GOPs without one, are never decoded. None when the timestamps do not map one frame to
-    one position (the caller then decodes from the start).
+    one position, or when a picture after a keyframe is shown before it (an open GOP, whose leading
+    pictures refer back across the keyframe; another encoder's file): the caller then decodes
+    from the start.
     """
     start, step = clock
     wanted = set(need.tolist())
@@ -278,13 +280,16 @@ def _decode_seeking(
     if packets is None:
         return None
     held: list[av.Packet] = []
+    key = -1  # position of the current GOP's keyframe
     for packet in packets:
         if not packet.size:  # end of the file
             break
         if packet.pts is None:
             return None
         if packet.is_keyframe:
-            held = []  # the previous GOP's undecoded tail is never needed
+            held, key = [], position(packet.pts)  # the previous GOP's undecoded tail is never needed
+        elif position(packet.pts) < key:
+            return None  # a leading picture: open GOP
         held.append(packet)
         if position(packet.pts) in unseen:
             unseen.discard(position(packet.pts))

@@ -152,3 +152,28 @@ def test_a_keyframe_interval_below_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="gop must be a whole number of frames >= 1; got 0"):
         write_video(tmp_path / "v.mp4", moving_gradient(4), 15, gop=0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_open_gop_files_from_other_encoders_read_the_same(tmp_path: Path) -> None:
+    """Open GOPs (leading pictures refer back across a keyframe) are decoded from the start instead."""
+    import av
+
+    frames = moving_gradient(64)
+    path = tmp_path / "open.mp4"
+    with av.open(str(path), "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=15)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.options = {"x264-params": "open-gop=1:keyint=16:bframes=3:scenecut=0"}
+        for t, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = t, Fraction(1, 15)
+            c.mux(s.encode(vf))
+        c.mux(s.encode(None))
+    with av.open(str(path)) as c:
+        st = c.streams.video[0]
+        step = 1 / (st.average_rate * st.time_base)
+        packets = [(round(p.pts / step), p.is_keyframe) for p in c.demux(st) if p.size]
+    assert (16, True) in packets and packets.index((16, True)) < packets.index((15, False))  # a leading picture
+    full = read_video(path)
+    for idx in ([14, 15, 16, 17], [15], list(range(10, 26)), list(range(30, 46)), [63]):
+        assert np.array_equal(read_video(path, idx), full[idx]), idx
