@@ -1,24 +1,25 @@
 """The clip folder: the contract between render backends and everything downstream.
 
     clips/<clip_id>/rgb.mp4         H.264, yuv420p, the shot's fps and size
-    clips/<clip_id>/instances.npz   `ids` uint8 [T,H,W], one member `ids_TTTTT` [H,W] per frame
-                                    (hmworld.frame_arrays; one `ids` stack before); 0 = no subject, k = subject k-1
+    clips/<clip_id>/instances.npz   `ids` uint8 [T,H,W]; 0 = no subject, k = subject k-1
     clips/<clip_id>/clip.json       shot + backend + measurements; written LAST, atomically
     clips/<clip_id>/events.json     added by `hmworld filter-events` (hmworld.events)
     clips/<clip_id>/caption.json    added by `hmworld caption`: `Caption`, read and written here
 
 A folder without clip.json is incomplete and is redone by a resumed render.
+instances.npz stores frame t as its own deflated member `ids_{t:05d}` (hmworld.frame_arrays), so a
+window inflates only its frames; clips written before hold one `ids` stack, which is read too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hmworld.atomic import fsync_path, write_json
 from hmworld.errors import DamagedClip, UserError
@@ -29,10 +30,10 @@ CLIP_FORMAT = 1
 CLIPS_DIR = "clips"
 VIDEO_FILE = "rgb.mp4"
 INSTANCES_FILE = "instances.npz"
-INSTANCES_KEY = "ids"
 CLIP_JSON = "clip.json"
 EVENTS_JSON = "events.json"
 CAPTION_JSON = "caption.json"
+INSTANCES_KEY = "ids"  # the instances.npz stack: members ids_00000 … (or one `ids` written before)
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +64,16 @@ class Measured:
         return cls(vis, None if sil is None else np.asarray(sil, dtype=np.int64).reshape(n, t))
 
 
+def read_instances(path: str | Path, frames: ArrayLike | None = None) -> np.ndarray:
+    """Instance ids uint8 [len(frames),H,W] (all T frames when None) of an instances.npz.
+
+    Inflates only the members of the frames asked for; an archive of the layout written before
+    (one `ids` stack) is read too. Raises KeyError for a frame the file does not hold, OSError,
+    ValueError or zipfile.BadZipFile for an unreadable file.
+    """
+    return read_frames(path, INSTANCES_KEY, frames)
+
+
 @dataclass(frozen=True, eq=False)
 class ClipRecord:
     """A complete clip folder's clip.json, parsed."""
@@ -81,19 +92,9 @@ class ClipRecord:
     def instances_path(self) -> Path:
         return self.path / INSTANCES_FILE
 
-    def load_instances(self, frames: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+    def load_instances(self, frames: ArrayLike | None = None) -> np.ndarray:
         """Instance ids uint8 [T,H,W] (see `read_instances`); only `frames` when given."""
         return read_instances(self.instances_path, frames)
-
-
-def read_instances(path: str | Path, frames: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
-    """Instance ids uint8 [len(frames),H,W] (all T frames when None) of an instances.npz.
-
-    Inflates only the members of the frames asked for; an archive of the layout written before
-    (one `ids` stack) is read too. Raises KeyError for a frame the file does not hold, OSError,
-    ValueError or zipfile.BadZipFile for an unreadable file.
-    """
-    return read_frames(path, INSTANCES_KEY, frames)
 
 
 def clip_dir(root: str | Path, clip_id: str) -> Path:

@@ -157,6 +157,22 @@ class ClipDataset(torch.utils.data.Dataset):
             self._groups.move_to_end(key)
         return group, r
 
+    def _indices(self, i: int, total: int, clip_id: str) -> np.ndarray:
+        """The clip frames item `i` returns (see the class docstring)."""
+        if self.window == "spread":
+            return sample_indices(total, self.frames)
+        start = self.start
+        if start is None and self.frames is not None:
+            starts = max(total - self.frames + 1, 1)
+            if self.seed is None:
+                start = int(torch.randint(starts, ()))
+            else:
+                start = int(np.random.default_rng([self.seed, i]).integers(starts))
+        try:
+            return window_indices(total, self.frames, start or 0)
+        except ValueError as e:
+            raise UserError(f"clip {clip_id}: {e}") from None
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} clips")
@@ -220,19 +236,3 @@ class ClipDataset(torch.utils.data.Dataset):
             "n_pairs": int(c["n_pairs"][r]),
             "reentry_frame": torch.from_numpy(reentry),
         }
-
-    def _indices(self, i: int, total: int, clip_id: str) -> np.ndarray:
-        """The clip frames item `i` returns (see the class docstring)."""
-        if self.window == "spread":
-            return sample_indices(total, self.frames)
-        start = self.start
-        if start is None and self.frames is not None:
-            starts = max(total - self.frames + 1, 1)
-            if self.seed is None:
-                start = int(torch.randint(starts, ()))
-            else:
-                start = int(np.random.default_rng([self.seed, i]).integers(starts))
-        try:
-            return window_indices(total, self.frames, start or 0)
-        except ValueError as e:
-            raise UserError(f"clip {clip_id}: {e}") from None
