@@ -35,7 +35,7 @@ def _render(work: Path, clips: int) -> None:
 
     rows = plan_rows(make_plan(scenes=["park", "city_street", "beach", "warehouse"], clips=clips, seed=11,
                                settings=PlanSettings()))
-    todo = [r for r in rows if not is_complete(clip_dir(work, r["clip_id"]))]
+    todo = [r for r in rows if not is_complete(clip_dir(work, r.clip_id))]
     if not todo:
         return
     backend = get_backend("builtin")
