@@ -13,6 +13,7 @@ from hmworld import plan
 from hmworld.errors import UserError
 from hmworld.plan_checks import check_rows
 from hmworld.plan_row import COLUMNS, SCHEMA, PlanRow
+from hmworld.render.runner import render_rows
 
 
 def _dicts(clips: int = 12) -> list[dict]:
@@ -106,3 +107,13 @@ def test_materialise_takes_only_a_plan_row():
     with pytest.raises(TypeError, match="takes a PlanRow, not dict"):
         plan.materialise(d)  # type: ignore[arg-type]
     assert plan.materialise(PlanRow.from_dict(d)).clip_id == d["clip_id"]
+
+
+def test_render_rows_takes_plan_rows_and_still_refuses_one_clip_id_for_two_shots(tmp_path):
+    a, b = (PlanRow.from_dict(d) for d in _dicts(2))
+    with pytest.raises(TypeError, match="takes PlanRow rows, not dict"):
+        render_rows([a.to_dict()], tmp_path / "out", progress=False)  # type: ignore[list-item]
+    clash = dataclasses.replace(b, clip_id=a.clip_id)
+    with pytest.raises(UserError, match=rf"row 1: clip_id '{a.clip_id}' is also row 0's, which differs in "):
+        render_rows([a, clash], tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
