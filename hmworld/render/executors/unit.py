@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numba
-
 from hmworld.clip import clip_dir, is_complete
 from hmworld.errors import UserError
 from hmworld.plan import materialise
@@ -44,6 +42,8 @@ def set_threads(threads: int | None) -> None:
     """Give this process's numba kernels `threads` cores (None: leave numba's default)."""
     if threads is None:
         return
+    import numba  # lazy: ~1 s to import, needed only by backends with numba kernels (builtin), not by ue5 or a driver
+
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
