@@ -69,7 +69,7 @@ X264_DEFAULT_GOP = 250  # what clips had before hmworld.video chose a keyframe i
 def _render(work: Path, clips: int) -> None:
     rows = plan_rows(make_plan(scenes=["park", "city_street", "beach", "warehouse"], clips=clips, seed=11,
                                settings=PlanSettings()))
-    todo = [r for r in rows if not is_complete(clip_dir(work, r["clip_id"]))]
+    todo = [r for r in rows if not is_complete(clip_dir(work, r.clip_id))]
     if not todo:
         return
     backend = get_backend("builtin")

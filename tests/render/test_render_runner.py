@@ -15,6 +15,7 @@ import pytest
 from hmworld import plan
 from hmworld.clip import CLIP_JSON, CLIPS_DIR, VIDEO_FILE, is_complete, list_clip_dirs, read_clip
 from hmworld.errors import UserError
+from hmworld.plan_row import PlanRow
 from hmworld.render.base import render_each
 from hmworld.render.runner import render_rows, select_rows
 from hmworld.video import video_info
@@ -48,7 +49,7 @@ def assert_valid_clip(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> tuple[Path, list[dict]]:
+def rendered(tmp_path_factory) -> tuple[Path, list[PlanRow]]:
     out = tmp_path_factory.mktemp("out")
     rows = select_rows(scene="park", clips=2, seed=3, **TINY)
     summary = render_rows(rows, out, progress=False)
@@ -67,7 +68,7 @@ def test_rerun_skips_complete_clips_without_touching_them(rendered) -> None:
 
 def test_a_partial_clip_folder_is_cleared_and_rendered_again(rendered, tmp_path: Path) -> None:
     out, rows = rendered
-    victim = out / CLIPS_DIR / rows[0]["clip_id"]
+    victim = out / CLIPS_DIR / rows[0].clip_id
     (victim / CLIP_JSON).unlink()  # as if killed just before the last write
     (victim / ".rgb.mp4.half.tmp").write_bytes(b"\0" * 100)
     summary = render_rows(rows, out, progress=False)
@@ -81,7 +82,7 @@ def test_worker_processes_render_exactly_what_one_process_renders(rendered, tmp_
     summary = render_rows(rows, tmp_path, workers=2, progress=False)
     assert summary.rendered == 2
     for row in rows:
-        a, b = out / CLIPS_DIR / row["clip_id"], tmp_path / CLIPS_DIR / row["clip_id"]
+        a, b = out / CLIPS_DIR / row.clip_id, tmp_path / CLIPS_DIR / row.clip_id
         assert (a / "instances.npz").read_bytes() == (b / "instances.npz").read_bytes()
         assert (a / VIDEO_FILE).read_bytes() == (b / VIDEO_FILE).read_bytes()
 
@@ -97,9 +98,9 @@ def test_plan_file_rows_can_be_picked_by_scene_and_count(tmp_path: Path) -> None
     table = plan.make_plan(scenes=["park", "desert"], clips=4, seed=1)
     plan.write_plan(table, tmp_path / "plan.parquet")
     rows = select_rows(scene="desert", plan_file=tmp_path / "plan.parquet", clips=1, frames=4, size=(32, 32))
-    assert len(rows) == 1 and rows[0]["scene"] == "desert" and (rows[0]["width"], rows[0]["frames"]) == (32, 4)
+    assert len(rows) == 1 and rows[0].scene == "desert" and (rows[0].width, rows[0].frames) == (32, 4)
     ids = [r["clip_id"] for r in table.to_pylist() if r["scene"] == "desert"]
-    assert rows[0]["clip_id"] == ids[0]
+    assert rows[0].clip_id == ids[0]
     with pytest.raises(UserError, match="no rows for scene 'beach'"):
         select_rows(scene="beach", plan_file=tmp_path / "plan.parquet")
 
@@ -210,7 +211,7 @@ def test_a_clip_that_fails_is_reported_in_one_line_and_the_rest_still_render(tmp
     from hmworld.render import get_backend, register_backend
 
     rows = select_rows(scene="park", clips=3, frames=6, size=(64, 48))
-    doomed = rows[1]["clip_id"]
+    doomed = rows[1].clip_id
 
     @register_backend("test-flaky")
     class Flaky:
