@@ -9,6 +9,8 @@
     clips/<clip_id>/caption.json    added by `hmworld caption`: `Caption`, read and written here
 
 A folder without clip.json is incomplete and is redone by a resumed render.
+instances.npz stores frame t as its own deflated member `ids_{t:05d}` (hmworld.frame_arrays), so a
+window inflates only its frames; clips written before hold one `ids` stack, which is read too.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hmworld.atomic import fsync_path, write_json
 from hmworld.depth import read_depth
 from hmworld.errors import DamagedClip, UserError
+from hmworld.frame_arrays import read_frames
 from hmworld.shot import Shot
 
 CLIP_FORMAT = 1
@@ -34,6 +38,7 @@ DEPTH_FILE = "depth.npz"
 CLIP_JSON = "clip.json"
 EVENTS_JSON = "events.json"
 CAPTION_JSON = "caption.json"
+INSTANCES_KEY = "ids"  # the instances.npz stack: members ids_00000 … (or one `ids` written before)
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +69,16 @@ class Measured:
         return cls(vis, None if sil is None else np.asarray(sil, dtype=np.int64).reshape(n, t))
 
 
+def read_instances(path: str | Path, frames: ArrayLike | None = None) -> np.ndarray:
+    """Instance ids uint8 [len(frames),H,W] (all T frames when None) of an instances.npz.
+
+    Inflates only the members of the frames asked for; an archive of the layout written before
+    (one `ids` stack) is read too. Raises KeyError for a frame the file does not hold, OSError,
+    ValueError or zipfile.BadZipFile for an unreadable file.
+    """
+    return read_frames(path, INSTANCES_KEY, frames)
+
+
 @dataclass(frozen=True, eq=False)
 class ClipRecord:
     """A complete clip folder's clip.json, parsed."""
@@ -83,9 +98,9 @@ class ClipRecord:
     def instances_path(self) -> Path:
         return self.path / INSTANCES_FILE
 
-    def load_instances(self) -> np.ndarray:
-        with np.load(self.instances_path) as z:
-            return z["ids"]
+    def load_instances(self, frames: ArrayLike | None = None) -> np.ndarray:
+        """Instance ids uint8 [T,H,W] (see `read_instances`); only `frames` when given."""
+        return read_instances(self.instances_path, frames)
 
     @property
     def depth_path(self) -> Path:

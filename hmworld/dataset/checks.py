@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from hmworld.clip import DEPTH_FILE, ClipRecord
+from hmworld.clip import DEPTH_FILE, INSTANCES_KEY, ClipRecord, read_instances
 from hmworld.depth import DEPTH_DTYPE, DEPTH_KEY, read_depth
 from hmworld.frame_arrays import member
 
@@ -78,21 +78,32 @@ def decode_video(path: Path, frames: int, width: int, height: int) -> list[str]:
 
 
 def check_instances(path: Path, frames: int, width: int, height: int, n_subjects: int, deep: bool) -> list[str]:
-    """instances.npz holds `ids` uint8 [T,H,W]; with deep, every id is 0..N."""
+    """instances.npz holds uint8 [H,W] ids for each of the T frames, one member per frame
+    (`ids_00000` …, hmworld.frame_arrays) or, as written before, one `ids` [T,H,W] stack; the
+    headers are read without decompressing. With deep, every id is 0..N."""
     if not path.is_file():
         return [f"{path}: instance masks are missing"]
+    stack = f"{INSTANCES_KEY}.npy"
     try:
-        shape, dtype = npz_header(path)
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if stack in names:
+                shapes, want = {member_header(z, INSTANCES_KEY)}, ((frames, height, width), np.dtype(np.uint8))
+            else:
+                members = [member(INSTANCES_KEY, t) for t in range(frames)]
+                if names != [f"{m}.npy" for m in members]:
+                    return [f"{path}: holds {len(names)} members, expected {frames} (one per frame, "
+                            f"{member(INSTANCES_KEY, 0)} …) or one {INSTANCES_KEY!r} stack"]
+                shapes, want = {member_header(z, m) for m in members}, ((height, width), np.dtype(np.uint8))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
-        return [f"{path}: cannot be read as instances.npz with an 'ids' array ({type(e).__name__}: {e})"]
-    want = (frames, height, width)
-    if shape != want or dtype != np.uint8:
-        return [f"{path}: ids is {dtype} {list(shape)}, expected uint8 {list(want)}"]
+        return [f"{path}: cannot be read as instances.npz ({type(e).__name__}: {e})"]
+    if shapes and shapes != {want}:
+        got = ", ".join(f"{d} {list(sh)}" for sh, d in sorted(shapes, key=str))
+        return [f"{path}: ids are {got}, expected {want[1]} {list(want[0])}"]
     if deep:
         try:
-            with np.load(path) as z:
-                top = int(z["ids"].max()) if frames else 0
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            top = int(read_instances(path).max()) if frames else 0
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
             return [f"{path}: ids cannot be decompressed ({type(e).__name__}: {e})"]
         if top > n_subjects:
             return [f"{path}: holds instance id {top}, but the clip has {n_subjects} subject(s)"]

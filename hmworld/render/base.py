@@ -17,10 +17,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from hmworld.atomic import atomic_path
 from hmworld.clip import (
     DEPTH_FILE,
     INSTANCES_FILE,
+    INSTANCES_KEY,
     VIDEO_FILE,
     ClipRecord,
     Measured,
@@ -29,6 +29,7 @@ from hmworld.clip import (
 )
 from hmworld.depth import write_depth
 from hmworld.errors import UserError
+from hmworld.frame_arrays import write_frames
 from hmworld.shot import Shot
 
 
@@ -98,11 +99,9 @@ def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:
 
 
 def write_instances(out_dir: str | Path, ids: np.ndarray) -> Path:
-    """Store the instance-id stack losslessly (`ids` uint8 [T,H,W]), atomically."""
-    path = Path(out_dir) / INSTANCES_FILE
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, ids=np.ascontiguousarray(ids, dtype=np.uint8))
-    return path
+    """Store the instance-id stack (`ids` uint8 [T,H,W]) losslessly and atomically, one deflated
+    member per frame (hmworld.frame_arrays), so a reader of a window inflates only its frames."""
+    return write_frames(Path(out_dir) / INSTANCES_FILE, INSTANCES_KEY, np.asarray(ids, dtype=np.uint8))
 
 
 def finish_clip(

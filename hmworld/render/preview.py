@@ -121,7 +121,7 @@ def contact_sheet(
     shot = rec.shot
     idx = pick_frames(shot.frames, frames)
     rgb = read_video(rec.video_path, idx)
-    ids = rec.load_instances()[idx]
+    ids = rec.load_instances(idx)
     dm = rec.load_depth(idx) if depth else None
     near, far = depth_range(dm) if dm is not None else (1.0, 2.0)
     vis = rec.measured.visible_pixels

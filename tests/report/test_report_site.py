@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hmworld.clip import read_instances
 from hmworld.dataset.tables import read_all
 from hmworld.errors import UserError
 from hmworld.report import build_report, parse_clips
@@ -69,8 +70,7 @@ def test_clip_without_events_json_says_its_states_were_computed(report: Path, da
 
 def test_mask_strip_holds_each_frame_at_its_tile(dataset: Path, report: Path) -> None:
     cid = _clip_ids(dataset)[0]
-    with np.load(dataset / "clips" / cid / "instances.npz") as z:
-        ids = z["ids"]
+    ids = read_instances(dataset / "clips" / cid / "instances.npz")
     t, h, w = ids.shape
     grid, stride = mask_grid(t, w, h)
     strip = np.asarray(Image.open(report / "clips" / cid / "mask-s1.png"))

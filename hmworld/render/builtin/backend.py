@@ -35,6 +35,8 @@ from hmworld.render.builtin.raycast import (
     pack,
     prepare_frames,
 )
+from hmworld.render.builtin.scenes import build_scene
+from hmworld.render.builtin.subjects import pose_subjects
 from hmworld.shot import Shot
 from hmworld.video import DEFAULT_CRF, open_video
 
@@ -161,9 +163,6 @@ class BuiltinBackend:
         return render_each(self, items)
 
     def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord:
-        if self._scene_fn is None or self._pose_fn is None:
-            from hmworld.render.builtin.scenes import build_scene
-            from hmworld.render.builtin.subjects import pose_subjects
         scene_fn = self._scene_fn or build_scene
         pose_fn = self._pose_fn or pose_subjects
 
