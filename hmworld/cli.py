@@ -6,14 +6,19 @@ Each command parses options, calls the stage's module, and prints. A
 
 from __future__ import annotations
 
+import json
 import sys
+import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from hmworld.errors import UserError
+from hmworld.errors import UserError, check_choice
 from hmworld.lock import folder_lock
+from hmworld.options import at_least, parse_group_sizes, parse_ids, parse_resolution
 from hmworld.outputs import check_dir, check_file, os_error_line
 from hmworld.ray_cluster import RaySettings
 from hmworld.usage import usage_error
@@ -63,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Commands are added below, one per stage. Keep each thin: parse, call, print.
+# Each command imports its stage where it runs, not above: the stages pull in numpy, pyarrow, numba,
+# matplotlib and the optional extras (torch, transformers, Ray), which `hmworld --help` and every
+# other command should not pay for or need installed. These are lazy loads, not cycle dodges
+# (tests/test_import_graph.py counts them in the graph).
 
 
 @app.command("catalog")
@@ -71,13 +80,9 @@ def catalog_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Stable JSON (documented in docs/FORMAT.md).")] = False,
 ) -> None:
     """List the scenes, subjects, subject paths and camera trajectories."""
-    import json
 
-    from rich.console import Console
-    from rich.table import Table
 
     from hmworld.catalog import SECTIONS, catalog_json, catalog_rows
-    from hmworld.errors import check_choice
 
     if section is not None:
         check_choice("catalog section", section, SECTIONS)
@@ -110,7 +115,6 @@ def plan_cmd(
     """Write the procedural plan of shots as a parquet manifest."""
     from hmworld import plan
     from hmworld.catalog import SCENES
-    from hmworld.options import parse_group_sizes, parse_ids, parse_resolution
 
     check_file(out, "plan manifest")
 
@@ -161,8 +165,7 @@ def render_cmd(
     ray_actors: Annotated[int | None, typer.Option("--ray-actors", help="ray: session actors (editors) to run (default: one per GPU it may have).")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
-    """Render clips (rgb.mp4, instances.npz, clip.json); a re-run skips complete clips and redoes partial ones."""
-    from hmworld.options import parse_resolution
+    """Render clips (rgb.mp4, instances.npz, depth.npz with builtin, clip.json); a re-run skips complete clips and redoes partial ones."""
     from hmworld.render.runner import render_rows, select_rows
 
     size = parse_resolution(resolution) if resolution is not None else None
@@ -209,6 +212,7 @@ def preview_cmd(
     frames: Annotated[int, typer.Option(help="Frames on the sheet, spread over the clip.")] = 12,
     columns: Annotated[int, typer.Option(help="Frames per row.")] = 4,
     scale: Annotated[float, typer.Option(help="Size of each frame relative to the video.")] = 1.0,
+    depth: Annotated[bool, typer.Option("--depth", help="Put each frame's depth (colour-mapped, with a scale in metres) under it on the contact sheet.")] = False,
 ) -> None:
     """Write a contact sheet (--out) and/or an annotated video (--video) of one clip."""
     from hmworld.render.preview import write_contact_sheet
@@ -216,12 +220,14 @@ def preview_cmd(
 
     if out is None and video is None:
         raise UserError("give --out SHEET.png (contact sheet), --video OUT.mp4 (annotated video), or both")
+    if depth and out is None:
+        raise UserError("--depth draws depth on the contact sheet; give --out SHEET.png too")
     if video is not None:
         check_file(check_video_path(video), "preview video")
     if out is not None:
         check_file(out, "contact sheet")
     if out is not None:
-        typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale)}")
+        typer.echo(f"wrote {write_contact_sheet(clip, out, frames=frames, columns=columns, scale=scale, depth=depth)}")
     if video is not None:
         typer.echo(f"wrote {write_preview_video(clip, video)}")
 
@@ -235,7 +241,6 @@ def report_cmd(
     open_: Annotated[bool, typer.Option("--open", help="Open the overview in the default web browser when done.")] = False,
 ) -> None:
     """Write a static, offline HTML report: overview plots, a page per clip (video, masks, top-down map, timeline), a clip index."""
-    import webbrowser
 
     from hmworld.report import build_report, parse_clips
 
@@ -259,7 +264,6 @@ def filter_events_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary (with statistics) as JSON.")] = False,
 ) -> None:
     """Find when each subject leaves the frame and comes back; keep clips with an exit–entry pair."""
-    import json
 
     from hmworld.dataset.filter_events import filter_events
     from hmworld.events import EventParams
@@ -290,7 +294,6 @@ def event_stats_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
 ) -> None:
     """Statistics of exit/entry events: kept fraction, pairs per clip, hidden intervals, per scene and camera."""
-    import json
 
     from hmworld.dataset.filter_events import dataset_stats
     from hmworld.events.stats import format_stats
@@ -346,7 +349,6 @@ def caption_cmd(
 
 def _held_out(kind: str, values: list[str] | None, default: tuple[str, ...], allowed: list[str]) -> tuple[str, ...]:
     """Comma lists of catalog ids; none → the default; the word 'none' → nothing held out."""
-    from hmworld.options import parse_ids
 
     if values is None:
         return default
@@ -373,7 +375,6 @@ def package_cmd(
     from hmworld.catalog import SCENES, SUBJECTS
     from hmworld.dataset import SplitRule, package
     from hmworld.dataset.splits import DEFAULT_TEST_SCENES, DEFAULT_TEST_SUBJECTS
-    from hmworld.options import at_least
 
     at_least("--workers", workers, 1)
     check_dir(dataset_dir, "dataset folder", create=False)
@@ -397,7 +398,6 @@ def validate_cmd(
 ) -> None:
     """Check that every video decodes with its stated frames and size, arrays agree, and paths exist."""
     from hmworld.dataset.validate import validate
-    from hmworld.options import at_least
 
     at_least("--workers", workers, 1)
     report = validate(dataset_dir, quick=quick, workers=workers)
@@ -419,8 +419,6 @@ def export_cmd(
 ) -> None:
     """Write clips in the official HM-World dataset layout or the HyDRA release's examples layout."""
     from hmworld.dataset.official_hmworld.exporter import export_examples, export_hmworld
-    from hmworld.errors import check_choice
-    from hmworld.options import parse_resolution
 
     check_choice("export format", format, ["hmworld", "hydra-examples"])
     width, height = parse_resolution(size)

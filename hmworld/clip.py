@@ -2,33 +2,43 @@
 
     clips/<clip_id>/rgb.mp4         H.264, yuv420p, the shot's fps and size
     clips/<clip_id>/instances.npz   `ids` uint8 [T,H,W]; 0 = no subject, k = subject k-1
+    clips/<clip_id>/depth.npz       optional: float16 metres along the optical axis, one member per frame
+                                    (hmworld.depth; +inf = no surface); listed in clip.json "files" when present
     clips/<clip_id>/clip.json       shot + backend + measurements; written LAST, atomically
     clips/<clip_id>/events.json     added by `hmworld filter-events` (hmworld.events)
     clips/<clip_id>/caption.json    added by `hmworld caption`: `Caption`, read and written here
 
 A folder without clip.json is incomplete and is redone by a resumed render.
+instances.npz stores frame t as its own deflated member `ids_{t:05d}` (hmworld.frame_arrays), so a
+window inflates only its frames; clips written before hold one `ids` stack, which is read too.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hmworld.atomic import fsync_path, write_json
+from hmworld.depth import read_depth
 from hmworld.errors import DamagedClip, UserError
+from hmworld.frame_arrays import read_frames
 from hmworld.shot import Shot
 
 CLIP_FORMAT = 1
 CLIPS_DIR = "clips"
 VIDEO_FILE = "rgb.mp4"
 INSTANCES_FILE = "instances.npz"
+DEPTH_FILE = "depth.npz"
 CLIP_JSON = "clip.json"
 EVENTS_JSON = "events.json"
 CAPTION_JSON = "caption.json"
+INSTANCES_KEY = "ids"  # the instances.npz stack: members ids_00000 … (or one `ids` written before)
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +69,16 @@ class Measured:
         return cls(vis, None if sil is None else np.asarray(sil, dtype=np.int64).reshape(n, t))
 
 
+def read_instances(path: str | Path, frames: ArrayLike | None = None) -> np.ndarray:
+    """Instance ids uint8 [len(frames),H,W] (all T frames when None) of an instances.npz.
+
+    Inflates only the members of the frames asked for; an archive of the layout written before
+    (one `ids` stack) is read too. Raises KeyError for a frame the file does not hold, OSError,
+    ValueError or zipfile.BadZipFile for an unreadable file.
+    """
+    return read_frames(path, INSTANCES_KEY, frames)
+
+
 @dataclass(frozen=True, eq=False)
 class ClipRecord:
     """A complete clip folder's clip.json, parsed."""
@@ -68,6 +88,7 @@ class ClipRecord:
     measured: Measured
     backend: dict[str, Any]
     stats: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # clip.json "files": role → file name
 
     @property
     def video_path(self) -> Path:
@@ -77,9 +98,32 @@ class ClipRecord:
     def instances_path(self) -> Path:
         return self.path / INSTANCES_FILE
 
-    def load_instances(self) -> np.ndarray:
-        with np.load(self.instances_path) as z:
-            return z["ids"]
+    def load_instances(self, frames: ArrayLike | None = None) -> np.ndarray:
+        """Instance ids uint8 [T,H,W] (see `read_instances`); only `frames` when given."""
+        return read_instances(self.instances_path, frames)
+
+    @property
+    def depth_path(self) -> Path:
+        return self.path / DEPTH_FILE
+
+    @property
+    def has_depth(self) -> bool:
+        """Whether the backend wrote depth (clip.json lists it); a clip without depth is complete too."""
+        return self.files.get("depth") == DEPTH_FILE
+
+    def load_depth(self, frames: np.ndarray | None = None) -> np.ndarray:
+        """Depth float32 [T,H,W] in metres along the optical axis (+inf: no surface); `frames` only if given.
+
+        Raises DamagedClip naming the clip when it has no depth or its depth.npz cannot be read.
+        """
+        name = f"clip {self.path.name}"
+        if not self.has_depth:
+            raise DamagedClip(f"{name}: has no depth (backend {self.backend.get('name', '?')!r} wrote no {DEPTH_FILE})")
+        try:
+            return read_depth(self.depth_path, frames)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            detail = " ".join(str(e).split()) or type(e).__name__
+            raise DamagedClip(f"{name}: {DEPTH_FILE} cannot be read ({type(e).__name__}: {detail})") from None
 
 
 def clip_dir(root: str | Path, clip_id: str) -> Path:
@@ -97,8 +141,12 @@ def write_clip_json(
 
     The clip's other files are flushed to disk first and clip.json durably, so
     not even a power cut leaves a clip.json beside half-written files.
+    A depth.npz in the folder is listed in "files" (the clip then has depth).
     """
-    for name in (VIDEO_FILE, INSTANCES_FILE):
+    files = {"video": VIDEO_FILE, "instances": INSTANCES_FILE}
+    if (Path(path) / DEPTH_FILE).is_file():
+        files["depth"] = DEPTH_FILE
+    for name in files.values():
         if (Path(path) / name).is_file():
             fsync_path(Path(path) / name)
     write_json(
@@ -106,7 +154,7 @@ def write_clip_json(
         {
             "format": CLIP_FORMAT,
             "clip_id": shot.clip_id,
-            "files": {"video": VIDEO_FILE, "instances": INSTANCES_FILE},
+            "files": files,
             "backend": backend,
             "stats": stats,
             "measured": measured.to_dict(),
@@ -157,9 +205,10 @@ def read_clip(path: str | Path) -> ClipRecord:
     n, t = shot.n_subjects, shot.frames
     vis = _counts(m["visible_pixels"], "visible_pixels", name, n, t)
     sil = None if m.get("silhouette_pixels") is None else _counts(m["silhouette_pixels"], "silhouette_pixels", name, n, t)
-    backend, stats = d.get("backend", {}), d.get("stats", {})
+    backend, stats, files = d.get("backend", {}), d.get("stats", {}), d.get("files", {})
+    files = {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
     return ClipRecord(path, shot, Measured(vis, sil), backend if isinstance(backend, dict) else {},
-                      stats if isinstance(stats, dict) else {})
+                      stats if isinstance(stats, dict) else {}, files)
 
 
 def list_clip_dirs(root: str | Path) -> list[Path]:

@@ -172,6 +172,21 @@ def pixel_rays(K: FloatArray, width: int, height: int) -> FloatArray:
     return np.stack([x, y, np.ones_like(x)], axis=-1)
 
 
+def plane_depth(c2w: FloatArray, K: FloatArray, width: int, height: int, z: float = 0.0) -> FloatArray:
+    """Depth [H, W] (metres along the optical axis) where each pixel-centre ray meets the plane Z = z; inf
+    where it does not (parallel, or the plane lies behind the camera along that ray).
+
+    A pixel ray is c2w's rotation applied to its camera direction (x, y, 1); the
+    point o + s·d is on the plane for s = (z − o_z) / d_z, and its camera-space
+    depth is s itself, since d's camera z is 1.
+    """
+    c2w = np.asarray(c2w, dtype=float)
+    d = pixel_rays(K, width, height) @ c2w[:3, :3].T  # world directions, camera z = 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (z - c2w[2, 3]) / d[..., 2]
+    return np.where(np.isfinite(s) & (s > 0), s, np.inf)
+
+
 def box_corners(center: FloatArray, half_size: FloatArray, heading: FloatArray) -> FloatArray:
     """8 corners [..., 8, 3] of boxes turned by `heading` about +Z (for in-frame tests)."""
     center = np.asarray(center, dtype=float)

@@ -32,10 +32,10 @@ from hmworld.catalog.cameras import TRAJECTORIES, trajectory_c2w
 from hmworld.catalog.paths import mean_speed_multiplier, sample_path, unit_extent
 from hmworld.errors import UserError
 from hmworld.geometry import intrinsics
-from hmworld.plan_checks import MAX_SUBJECTS, refuse, row_problems, type_problems
+from hmworld.plan_checks import MAX_SUBJECTS, refuse, type_problems
+from hmworld.plan_row import PLAN_FORMAT, SCHEMA, PlanRow
 from hmworld.shot import Shot
 
-PLAN_FORMAT = 1
 SPEED_FIT = 0.75  # a path may span at most this fraction of the walkable area's short side
 GROUP_SPACING = 2.0  # metres between neighbours across the walking direction
 GROUP_STAGGER = 0.8  # and along it
@@ -59,32 +59,6 @@ class PlanSettings:
         if self.width <= 0 or self.height <= 0:
             raise UserError(f"resolution must be positive, got {self.width}x{self.height}")
 
-
-SCHEMA = pa.schema(
-    [
-        ("clip_id", pa.string()),
-        ("index", pa.int64()),
-        ("scene", pa.string()),
-        ("scene_seed", pa.int64()),
-        ("n_subjects", pa.int64()),
-        ("subjects", pa.list_(pa.string())),
-        ("paths", pa.list_(pa.string())),
-        ("gaits", pa.list_(pa.string())),
-        ("speeds", pa.list_(pa.float64())),
-        ("camera", pa.string()),
-        ("placement", pa.int64()),
-        ("hfov_deg", pa.float64()),
-        ("group_heading_deg", pa.float64()),
-        ("group_offset_x", pa.float64()),
-        ("group_offset_y", pa.float64()),
-        ("seed", pa.int64()),
-        ("frames", pa.int64()),
-        ("fps", pa.int64()),
-        ("width", pa.int64()),
-        ("height", pa.int64()),
-    ],
-    metadata={b"hmworld_plan_format": str(PLAN_FORMAT).encode()},
-)
 
 # per-subject lookup tables, indexed like SUBJECT_LIST
 _N_GAITS = 3
@@ -258,8 +232,13 @@ def read_plan(path: str | Path) -> pa.Table:
     return table.cast(SCHEMA)
 
 
-def plan_rows(table: pa.Table) -> list[dict[str, Any]]:
-    return table.to_pylist()
+def plan_rows(table: pa.Table) -> list[PlanRow]:
+    """Every row of a plan table as a PlanRow; a bad row is a UserError naming its clip, column and value.
+
+    To name every bad row of a hand-written manifest at once, check
+    `table.to_pylist()` with `plan_checks.check_rows` first (as `hmworld render --plan` does).
+    """
+    return [PlanRow.from_dict(row) for row in table.to_pylist()]
 
 
 def summarize(table: pa.Table) -> dict[str, Any]:
@@ -276,13 +255,6 @@ def summarize(table: pa.Table) -> dict[str, Any]:
     }
 
 
-def validate_row(row: dict[str, Any]) -> None:
-    """A hand-written plan row must hold known ids and possible numbers; say which value is wrong."""
-    problems = row_problems(row)
-    if problems:
-        raise refuse(f"plan row {row.get('clip_id')!r}", problems)
-
-
 # --------------------------------------------------------------------------- materialise
 CAMERA_MARGIN = 1.0  # metres of view kept around the group at the start
 CAMERA_FIT = 0.6  # fraction of the group's whole walk the first frame must take in
@@ -291,14 +263,19 @@ CAMERA_CLEARANCE = 2.0  # metres between the camera's furthest point and the sce
 MIN_CAMERA_DISTANCE = 3.0
 
 
-def materialise(row: dict[str, Any]) -> Shot:
-    """A plan row → per-frame truth. Pure and deterministic: no random draws here."""
-    validate_row(row)
-    scene = SCENES[row["scene"]]
-    frames, fps = int(row["frames"]), int(row["fps"])
-    width, height = int(row["width"]), int(row["height"])
-    n = len(row["subjects"])
-    theta = np.radians(float(row["group_heading_deg"]))
+def materialise(row: PlanRow) -> Shot:
+    """A plan row → per-frame truth. Pure and deterministic: no random draws here.
+
+    The row was checked when it was made (PlanRow); a dict is refused with a
+    TypeError (make it a PlanRow with `PlanRow.from_dict`).
+    """
+    if not isinstance(row, PlanRow):
+        raise TypeError(f"materialise takes a PlanRow, not {type(row).__name__}; use PlanRow.from_dict")
+    scene = SCENES[row.scene]
+    frames, fps = row.frames, row.fps
+    width, height = row.width, row.height
+    n = row.n_subjects
+    theta = np.radians(row.group_heading_deg)
     c, s = np.cos(theta), np.sin(theta)
     rot = np.array([[c, -s], [s, c]])
 
@@ -307,28 +284,28 @@ def materialise(row: dict[str, Any]) -> Shot:
     speed = np.zeros((n, frames))
     phase = np.zeros((n, frames))
     size = np.zeros((n, 3))
-    for k, (sid, pid, gait_name, v) in enumerate(zip(row["subjects"], row["paths"], row["gaits"], row["speeds"], strict=True)):
+    for k, (sid, pid, gait_name, v) in enumerate(zip(row.subjects, row.paths, row.gaits, row.speeds, strict=True)):
         spec = SUBJECTS[sid]
-        sample = sample_path(pid, float(v), frames, fps)
+        sample = sample_path(pid, v, frames, fps)
         lateral = (k - (n - 1) / 2.0) * GROUP_SPACING
         start = np.array([-GROUP_STAGGER * k, lateral])
         xy[k] = (sample.xy + start) @ rot.T
         heading[k] = theta + sample.heading
         speed[k] = sample.speed
-        gait = next((g for g in spec.gaits if g.name == gait_name), spec.gait_for_speed(float(v)))
+        gait = next((g for g in spec.gaits if g.name == gait_name), spec.gait_for_speed(v))
         phase[k] = sample.distance / gait.cycle_m
         size[k] = spec.size
 
     # centre the group's whole walk on the planned offset, then keep it inside the walkable area
     lo, hi = xy.reshape(-1, 2).min(axis=0), xy.reshape(-1, 2).max(axis=0)
     half = np.asarray(scene.walk_half)
-    centre = np.array([row["group_offset_x"], row["group_offset_y"]], dtype=float)
+    centre = np.array([row.group_offset_x, row.group_offset_y])
     centre = np.clip(centre, -half + (hi - lo) / 2, half - (hi - lo) / 2) if np.all(hi - lo <= 2 * half) else 0 * centre
     xy += centre - (lo + hi) / 2.0
     pos = np.concatenate([xy, np.zeros((n, frames, 1))], axis=-1)
 
-    placement = PLACEMENTS[int(row["placement"])]
-    hfov = float(row["hfov_deg"])
+    placement = PLACEMENTS[row.placement]
+    hfov = row.hfov_deg
     # aim at where the group is while the camera still looks at it (the first part of the clip)
     focus = xy[:, : max(1, int(FOCUS_FRACTION * frames))].reshape(-1, 2).mean(axis=0)
     spread = float(np.max(np.linalg.norm(xy.reshape(-1, 2) - focus, axis=-1)))
@@ -336,7 +313,7 @@ def materialise(row: dict[str, Any]) -> Shot:
     distance = max(placement.distance_m, fit)
     az = theta + np.radians(placement.azimuth_deg)
     target = np.array([focus[0], focus[1], float(np.clip(0.5 * size[:, 2].max(), 0.3, 1.0))])
-    trajectory = TRAJECTORIES[row["camera"]]
+    trajectory = TRAJECTORIES[row.camera]
     while True:  # move in until the whole camera path stays inside the scene's clear disc
         eye = np.array([focus[0] + distance * np.cos(az), focus[1] + distance * np.sin(az), placement.height_m])
         c2w = trajectory_c2w(trajectory, frames, eye, target)
@@ -346,14 +323,14 @@ def materialise(row: dict[str, Any]) -> Shot:
         distance = max(MIN_CAMERA_DISTANCE, distance - (reach - scene.clear_radius + CAMERA_CLEARANCE) - 0.25)
 
     return Shot(
-        clip_id=str(row["clip_id"]),
+        clip_id=row.clip_id,
         scene=scene.id,
-        subjects=tuple(row["subjects"]),
-        paths=tuple(row["paths"]),
-        gaits=tuple(row["gaits"]),
-        camera=str(row["camera"]),
-        placement=int(row["placement"]),
-        seed=int(row["seed"]),
+        subjects=row.subjects,
+        paths=row.paths,
+        gaits=row.gaits,
+        camera=row.camera,
+        placement=row.placement,
+        seed=row.seed,
         fps=fps,
         frames=frames,
         width=width,
@@ -366,5 +343,5 @@ def materialise(row: dict[str, Any]) -> Shot:
         subject_phase=phase,
         subject_speed=speed,
         subject_size=size,
-        extra={"scene_seed": int(row.get("scene_seed", 0)), "camera_distance_m": distance},
+        extra={"scene_seed": row.scene_seed, "camera_distance_m": distance},
     )

@@ -9,7 +9,7 @@ A row that passes renders exactly what it says.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -76,11 +76,11 @@ def type_problems(table: pa.Table, schema: pa.Schema) -> list[str]:
     return problems
 
 
-def _where(i: int, row: dict[str, Any]) -> str:
+def _where(i: int, row: Mapping[str, Any]) -> str:
     return f"row {i} ({row.get('clip_id')})"
 
 
-def row_problems(row: dict[str, Any]) -> list[str]:
+def row_problems(row: Mapping[str, Any]) -> list[str]:
     """Everything wrong with one plan row, each as 'column value; allowed: …'."""
     out: list[str] = []
     cid = row.get("clip_id")
@@ -123,7 +123,7 @@ def row_problems(row: dict[str, Any]) -> list[str]:
     hfov = row.get("hfov_deg")
     if _is_number(hfov) and math.isfinite(hfov) and not 1.0 <= hfov <= 179.0:
         out.append(f"hfov_deg {hfov!r}; allowed: 1 to 179 degrees")
-    for k, lo, hi in (("frames", 2, None), ("fps", 1, None), ("width", 16, MAX_SIDE), ("height", 16, MAX_SIDE),
+    for k, lo, hi in (("index", 0, None), ("frames", 2, None), ("fps", 1, None), ("width", 16, MAX_SIDE), ("height", 16, MAX_SIDE),
                       ("seed", 0, None), ("scene_seed", 0, None)):
         v = row.get(k)
         even = k in ("width", "height")
@@ -133,12 +133,17 @@ def row_problems(row: dict[str, Any]) -> list[str]:
     return out
 
 
-def plan_problems(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Every bad row (with its index and clip id) and every clip id two different rows share."""
+def plan_problems(rows: Sequence[Mapping[str, Any]], each: bool = True) -> list[str]:
+    """Every bad row (with its index and clip id) and every clip id two different rows share.
+
+    `each=False` skips the per-row checks, for rows already checked one by one
+    (every `PlanRow` is): only clip ids shared by different rows are looked for.
+    """
     problems: list[str] = []
-    first: dict[str, tuple[int, dict[str, Any]]] = {}
+    first: dict[str, tuple[int, Mapping[str, Any]]] = {}
     for i, row in enumerate(rows):
-        problems += [f"{_where(i, row)}: {p}" for p in row_problems(row)]
+        if each:
+            problems += [f"{_where(i, row)}: {p}" for p in row_problems(row)]
         cid = row.get("clip_id")
         if not isinstance(cid, str):
             continue
@@ -160,8 +165,8 @@ def refuse(source: str, problems: list[str]) -> UserError:
     return UserError(f"{source}: {len(problems)} problem(s): {shown}{more}")
 
 
-def check_rows(rows: Sequence[dict[str, Any]], source: str = "plan") -> None:
+def check_rows(rows: Sequence[Mapping[str, Any]], source: str = "plan", each: bool = True) -> None:
     """Raise one UserError naming every bad row (see `plan_problems`); nothing is rendered before this passes."""
-    problems = plan_problems(rows)
+    problems = plan_problems(rows, each)
     if problems:
         raise refuse(source, problems)

@@ -5,7 +5,7 @@ so a Python caller gets exactly the dataset the command would leave (tables,
 meta/, card; tests/test_stages.py compares the two byte for byte).
 
     plan            hmworld.plan.write_plan (via the CLI's option parsing)
-    render          hmworld.render.runner.render_plan
+    render          hmworld.render.runner.select_rows (checked PlanRows) → render_rows
     filter_events   events for every clip; tables, pixel counts, info.json, card
     caption         captions; a packaged dataset's caption columns and meta/
     package         clip folders → versioned tables + meta/ + card

@@ -159,3 +159,15 @@ def test_cam1_facts_from_the_fixture_readme(hydra_examples):
     assert np.allclose(np.degrees(yaw_ours), -yaw_ue, atol=1e-6)  # UE -28° is a pan to OUR left
     # padding: frames 0-2 of the context stream identical; last two identical
     assert np.array_equal(cond_ue[0], cond_ue[2]) and np.array_equal(cond_ue[-1], cond_ue[-2])
+
+
+def test_plane_depth_is_the_camera_z_of_each_pixel_rays_hit() -> None:
+    K = g.intrinsics(90.0, 8, 6)
+    c2w = g.look_at(np.array([0.0, 0.0, 2.0]), np.array([4.0, 0.0, 0.0]))
+    depth = g.plane_depth(c2w, K, 8, 6)
+    hit = np.isfinite(depth)
+    assert hit[-1].all() and not hit[0].any()  # bottom rows see the ground, top rows the sky
+    rays = g.pixel_rays(K, 8, 6)[hit] * depth[hit][:, None]  # camera-space points
+    world = rays @ c2w[:3, :3].T + c2w[:3, 3]
+    np.testing.assert_allclose(world[:, 2], 0.0, atol=1e-12)
+    np.testing.assert_allclose(g.world_to_camera(world[None], c2w)[0][:, 2], depth[hit], rtol=1e-12)

@@ -16,7 +16,7 @@ from hmworld.dataset import layout
 PACKAGE = Path(hmworld.__file__).parent
 OWNERS = {PACKAGE / "clip.py", PACKAGE / "dataset" / "layout.py"}
 FILE_NAMES = {
-    clip.VIDEO_FILE, clip.INSTANCES_FILE, clip.CLIP_JSON, clip.EVENTS_JSON, clip.CAPTION_JSON,
+    clip.VIDEO_FILE, clip.INSTANCES_FILE, clip.DEPTH_FILE, clip.CLIP_JSON, clip.EVENTS_JSON, clip.CAPTION_JSON,
     layout.INFO_JSON, layout.PIXEL_COUNTS, layout.EVENTS_TABLE,
 }
 FOLDERS = {clip.CLIPS_DIR, layout.DATA_DIR, layout.META_DIR}

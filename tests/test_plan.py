@@ -23,13 +23,13 @@ def test_same_seed_gives_byte_identical_manifest(tmp_path):
 def test_rows_are_valid_and_balanced():
     t = plan.make_plan(scenes=["park", "beach"], clips=60, seed=1)
     rows = plan.plan_rows(t)
-    assert len({r["clip_id"] for r in rows}) == 60
-    assert {r["scene"] for r in rows} == {"park", "beach"}
-    assert sum(r["scene"] == "park" for r in rows) == 30
+    assert len({r.clip_id for r in rows}) == 60
+    assert {r.scene for r in rows} == {"park", "beach"}
+    assert sum(r.scene == "park" for r in rows) == 30
     for r in rows:
-        assert 1 <= r["n_subjects"] == len(r["subjects"]) == len(r["paths"]) == len(r["gaits"]) <= 3
-        assert len(set(r["subjects"])) == len(r["subjects"])
-        for sid, gait, v in zip(r["subjects"], r["gaits"], r["speeds"], strict=True):
+        assert 1 <= r.n_subjects == len(r.subjects) == len(r.paths) == len(r.gaits) <= 3
+        assert len(set(r.subjects)) == len(r.subjects)
+        for sid, gait, v in zip(r.subjects, r.gaits, r.speeds, strict=True):
             assert gait in [g.name for g in SUBJECTS[sid].gaits]
             assert 0 < v <= SUBJECTS[sid].gaits[-1].speed_max
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from hmworld.caption.protocol import (
     Caption,
@@ -92,8 +93,6 @@ def clean_caption(text: str) -> str:
 
 def remote_messages(frames: np.ndarray, prompt: str) -> list[dict[str, Any]]:
     """The `.chat` message list of the remote-code MiniCPM-V models: PIL frames, then the question."""
-    from PIL import Image
-
     return [{"role": "user", "content": [*(Image.fromarray(np.ascontiguousarray(f)) for f in frames), prompt]}]
 
 

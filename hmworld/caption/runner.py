@@ -39,7 +39,9 @@ from hmworld.clip import (
     write_caption,
 )
 from hmworld.errors import DamagedClip, UserError, check_choice
+from hmworld.events import read_events
 from hmworld.ray_cluster import RaySettings, require_ray
+from hmworld.video import read_video
 
 DEFAULT_BATCH_SIZE = 8
 
@@ -81,14 +83,10 @@ def _usable_caption(clip_dir: Path) -> bool:
 
 def load_clip_input(clip_dir: str | Path, frames: int = 0) -> ClipInput:
     """clip.json, events.json and (if `frames` > 0) that many uniformly sampled RGB frames."""
-    from hmworld.events import read_events
-
     record = read_clip(clip_dir)
     shot = record.shot
     pixels = indices = None
     if frames > 0:
-        from hmworld.video import read_video
-
         indices = uniform_frame_indices(shot.frames, frames)
         try:
             pixels = read_video(record.video_path, indices)

@@ -21,7 +21,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ClipDataset":
+    if name == "ClipDataset":  # lazy: the loader needs torch (an optional extra), packaging does not
         from hmworld.dataset.loader import ClipDataset
 
         return ClipDataset

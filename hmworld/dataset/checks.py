@@ -12,18 +12,26 @@ from pathlib import Path
 import av
 import numpy as np
 
-from hmworld.clip import ClipRecord
+from hmworld.clip import DEPTH_FILE, INSTANCES_KEY, ClipRecord, read_instances
+from hmworld.depth import DEPTH_DTYPE, DEPTH_KEY, read_depth
+from hmworld.frame_arrays import member
 
 
-def npz_header(path: str | Path, name: str = "ids") -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype of one array in an .npz, read from its header without decompressing the data."""
-    with zipfile.ZipFile(path) as z, z.open(f"{name}.npy") as f:
+def member_header(z: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of array `name` in an open .npz, read from its header without decompressing the data."""
+    with z.open(f"{name}.npy") as f:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
             shape, _, dtype = np.lib.format.read_array_header_1_0(f)
         else:
             shape, _, dtype = np.lib.format.read_array_header_2_0(f)
     return tuple(shape), np.dtype(dtype)
+
+
+def npz_header(path: str | Path, name: str = "ids") -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of one array in an .npz, read from its header without decompressing the data."""
+    with zipfile.ZipFile(path) as z:
+        return member_header(z, name)
 
 
 def probe_video(path: Path, frames: int, width: int, height: int) -> list[str]:
@@ -70,29 +78,71 @@ def decode_video(path: Path, frames: int, width: int, height: int) -> list[str]:
 
 
 def check_instances(path: Path, frames: int, width: int, height: int, n_subjects: int, deep: bool) -> list[str]:
-    """instances.npz holds `ids` uint8 [T,H,W]; with deep, every id is 0..N."""
+    """instances.npz holds uint8 [H,W] ids for each of the T frames, one member per frame
+    (`ids_00000` …, hmworld.frame_arrays) or, as written before, one `ids` [T,H,W] stack; the
+    headers are read without decompressing. With deep, every id is 0..N."""
     if not path.is_file():
         return [f"{path}: instance masks are missing"]
+    stack = f"{INSTANCES_KEY}.npy"
     try:
-        shape, dtype = npz_header(path)
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if stack in names:
+                shapes, want = {member_header(z, INSTANCES_KEY)}, ((frames, height, width), np.dtype(np.uint8))
+            else:
+                members = [member(INSTANCES_KEY, t) for t in range(frames)]
+                if names != [f"{m}.npy" for m in members]:
+                    return [f"{path}: holds {len(names)} members, expected {frames} (one per frame, "
+                            f"{member(INSTANCES_KEY, 0)} …) or one {INSTANCES_KEY!r} stack"]
+                shapes, want = {member_header(z, m) for m in members}, ((height, width), np.dtype(np.uint8))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
-        return [f"{path}: cannot be read as instances.npz with an 'ids' array ({type(e).__name__}: {e})"]
-    want = (frames, height, width)
-    if shape != want or dtype != np.uint8:
-        return [f"{path}: ids is {dtype} {list(shape)}, expected uint8 {list(want)}"]
+        return [f"{path}: cannot be read as instances.npz ({type(e).__name__}: {e})"]
+    if shapes and shapes != {want}:
+        got = ", ".join(f"{d} {list(sh)}" for sh, d in sorted(shapes, key=str))
+        return [f"{path}: ids are {got}, expected {want[1]} {list(want[0])}"]
     if deep:
         try:
-            with np.load(path) as z:
-                top = int(z["ids"].max()) if frames else 0
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            top = int(read_instances(path).max()) if frames else 0
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
             return [f"{path}: ids cannot be decompressed ({type(e).__name__}: {e})"]
         if top > n_subjects:
             return [f"{path}: holds instance id {top}, but the clip has {n_subjects} subject(s)"]
     return []
 
 
+def check_depth(path: Path, frames: int, width: int, height: int, deep: bool) -> list[str]:
+    """depth.npz holds one float16 [H,W] member per frame (hmworld.depth); with deep, every value is
+    a positive depth or +inf (no surface), never NaN, zero or negative."""
+    if not path.is_file():
+        return [f"{path}: depth is missing (clip.json lists {DEPTH_FILE})"]
+    want = [f"{member(DEPTH_KEY, t)}.npy" for t in range(frames)]
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if names != want:
+                return [f"{path}: holds {len(names)} members, expected {frames} (one per frame, "
+                        f"{member(DEPTH_KEY, 0)} …)"]
+            shapes = {member_header(z, member(DEPTH_KEY, t)) for t in range(frames)}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        return [f"{path}: cannot be read as {DEPTH_FILE} ({type(e).__name__}: {e})"]
+    if shapes and shapes != {((height, width), DEPTH_DTYPE)}:
+        got = ", ".join(f"{d} {list(sh)}" for sh, d in sorted(shapes, key=str))
+        return [f"{path}: frames are {got}, expected {DEPTH_DTYPE} {[height, width]}"]
+    if deep and frames:
+        try:
+            d = read_depth(path)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            return [f"{path}: depth cannot be decompressed ({type(e).__name__}: {e})"]
+        bad = ~((d > 0) & ~np.isnan(d))
+        if bad.any():
+            t = int(np.nonzero(bad.any(axis=(1, 2)))[0][0])
+            return [f"{path}: frame {t} holds depths that are not positive metres or +inf "
+                    f"({int(bad.sum())} such values in the clip)"]
+    return []
+
+
 def check_clip_files(record: ClipRecord, deep: bool = False) -> list[str]:
-    """Problems with a parsed clip's video and instance files (empty list: all good)."""
+    """Problems with a parsed clip's video, instance and (when it has one) depth files (empty list: all good)."""
     shot = record.shot
     problems = []
     if record.path.name != shot.clip_id:
@@ -100,4 +150,6 @@ def check_clip_files(record: ClipRecord, deep: bool = False) -> list[str]:
     look = decode_video if deep else probe_video
     problems += look(record.video_path, shot.frames, shot.width, shot.height)
     problems += check_instances(record.instances_path, shot.frames, shot.width, shot.height, shot.n_subjects, deep)
+    if record.has_depth:
+        problems += check_depth(record.depth_path, shot.frames, shot.width, shot.height, deep)
     return problems

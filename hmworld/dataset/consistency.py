@@ -2,7 +2,7 @@
 
 Each finding is one line naming what disagrees: a row whose values differ
 from clip.json / caption.json, a path that points at another clip's files,
-a video or id-mask file whose bytes are not those packaged (SHA-256),
+a video, id-mask or depth file whose bytes are not those packaged (SHA-256),
 clip files that no longer read (clip.json, events.json, caption.json), and
 (with `deep`) visible-pixel counts whose id mask is empty in that frame.
 """
@@ -17,20 +17,22 @@ import numpy as np
 
 from hmworld.clip import (
     CAPTION_JSON,
+    CLIP_JSON,
     CLIPS_DIR,
+    DEPTH_FILE,
     INSTANCES_FILE,
     VIDEO_FILE,
     read_caption,
     read_clip,
 )
 from hmworld.dataset.digests import file_sha256
-from hmworld.dataset.schema import DIGEST_COLUMNS
+from hmworld.dataset.schema import DIGEST_COLUMNS, OPTIONAL_COLUMNS
 from hmworld.errors import DamagedClip, UserError
 from hmworld.events import read_events
 
 ROW_COLUMNS = ("clip_id", "video_path", "instances_path", "scene", "caption", "camera_c2w", "subject_pos",
-               "visible_pixels", *DIGEST_COLUMNS)  # the digests may be absent (packaged before they existed)
-DIGESTED_FILES = dict(zip(DIGEST_COLUMNS, (VIDEO_FILE, INSTANCES_FILE), strict=True))
+               "visible_pixels", *OPTIONAL_COLUMNS)  # digests and depth_path may be absent (packaged before them)
+DIGESTED_FILES = dict(zip(DIGEST_COLUMNS, (VIDEO_FILE, INSTANCES_FILE, DEPTH_FILE), strict=True))
 POSITION_TOLERANCE_M = 1e-3  # subject_pos is float32 in the table
 
 
@@ -77,14 +79,16 @@ def digest_problems(folder: Path, row: dict[str, Any], damaged: Collection[str] 
 def row_problems(root: Path, row: dict[str, Any], deep: bool, damaged: Collection[str] = ()) -> list[str]:
     """Everything in which the table row `row` (ROW_COLUMNS) and the clip folder it names disagree.
 
-    damaged: names of the clip's files (VIDEO_FILE, INSTANCES_FILE) the file
-    checks found broken; their digests are not compared, so one damage is one line.
+    damaged: names of the clip's files (VIDEO_FILE, INSTANCES_FILE, DEPTH_FILE) the
+    file checks found broken; their digests are not compared, so one damage is one line.
     """
     cid = row["clip_id"]
     folder = root / CLIPS_DIR / cid
     paths = []
-    for col, name in (("video_path", VIDEO_FILE), ("instances_path", INSTANCES_FILE)):
+    for col, name in (("video_path", VIDEO_FILE), ("instances_path", INSTANCES_FILE), ("depth_path", DEPTH_FILE)):
         want = f"{CLIPS_DIR}/{cid}/{name}"
+        if col == "depth_path" and row.get(col) is None:  # no depth (or packaged before depth_path existed)
+            continue
         if row[col] != want:
             paths.append(f"{col} is {row[col]!r}, but this clip's file is {want!r}")
     replaced = digest_problems(folder, row, damaged)  # a replaced file still reads: the mask check runs on it
@@ -103,6 +107,9 @@ def row_problems(root: Path, row: dict[str, Any], deep: bool, damaged: Collectio
     elif caption != row["caption"]:
         out.append(f"caption in the table differs from {CAPTION_JSON} ({row['caption'][:40]!r} vs {caption[:40]!r})")
     shot = record.shot
+    if "depth_path" in row and (row["depth_path"] is not None) != record.has_depth:
+        out.append(f"depth_path is {row['depth_path']!r} in the table, but {CLIP_JSON} says the clip has "
+                   f"{'a' if record.has_depth else 'no'} {DEPTH_FILE} (re-package the clip)")
     if row["scene"] != shot.scene:
         out.append(f"scene is {row['scene']!r} in the table, {shot.scene!r} in clip.json")
     cam = _max_diff(np.asarray(row["camera_c2w"], dtype=np.float64), shot.c2w)

@@ -13,7 +13,15 @@ other module spells them out.
 
 from __future__ import annotations
 
-from hmworld.clip import CAPTION_JSON, CLIP_JSON, CLIPS_DIR, EVENTS_JSON, INSTANCES_FILE, VIDEO_FILE
+from hmworld.clip import (
+    CAPTION_JSON,
+    CLIP_JSON,
+    CLIPS_DIR,
+    DEPTH_FILE,
+    EVENTS_JSON,
+    INSTANCES_FILE,
+    VIDEO_FILE,
+)
 
 DATA_DIR = "data"
 META_DIR = "meta"
@@ -27,7 +35,7 @@ PIXEL_COUNTS_PATH = f"{META_DIR}/{PIXEL_COUNTS}"
 EVENTS_TABLE_PATH = f"{META_DIR}/{EVENTS_TABLE}"
 SHARD_TEMPLATE = "{split}-{index:05d}-of-{count:05d}.parquet"
 CLIP_FILES_TEMPLATE = (
-    f"{CLIPS_DIR}/<clip_id>/{{{VIDEO_FILE}, {INSTANCES_FILE}, {CLIP_JSON}, {EVENTS_JSON}, {CAPTION_JSON}}}"
+    f"{CLIPS_DIR}/<clip_id>/{{{VIDEO_FILE}, {INSTANCES_FILE}, {DEPTH_FILE}, {CLIP_JSON}, {EVENTS_JSON}, {CAPTION_JSON}}}"
 )
 
 

@@ -2,12 +2,14 @@
 
 Annotations come from the parquet tables, read one small row group at a time
 (constant memory however large the dataset); frames come from the clip's
-H.264 video, converted to RGB only at the indices asked for. Safe to use with
-`DataLoader(num_workers>0)`: nothing open is pickled.
+H.264 video, decoded from the keyframe before the first index asked for and
+converted to RGB only at those indices, and instance masks inflate only those
+frames. Safe to use with `DataLoader(num_workers>0)`: nothing open is pickled.
 """
 
 from __future__ import annotations
 
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,13 @@ import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 
+from hmworld.clip import read_instances
 from hmworld.dataset.arrays import fixed_dims, fixed_numpy, ragged_numpy, valid_mask
 from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
 from hmworld.dataset.tables import check_split, require_dataset, shard_paths
-from hmworld.errors import UserError
+from hmworld.depth import read_depth
+from hmworld.errors import DamagedClip, UserError
 from hmworld.video import read_video
 
 COLUMNS = (
@@ -29,6 +33,7 @@ COLUMNS = (
     "hydra_cond_cam", "hydra_tgt_cam", "subject_pos", "subject_xy", "states", "pairs", "n_pairs",
 )
 CACHED_GROUPS = 4
+WINDOWS = ("spread", "contiguous")
 
 
 def sample_indices(total: int, frames: int | None) -> np.ndarray:
@@ -36,6 +41,15 @@ def sample_indices(total: int, frames: int | None) -> np.ndarray:
     if frames is None:
         return np.arange(total, dtype=np.int64)
     return np.round(np.linspace(0, total - 1, frames)).astype(np.int64)
+
+
+def window_indices(total: int, frames: int | None, start: int) -> np.ndarray:
+    """`frames` consecutive indices from `start` (all from 0 if None); ValueError if they leave [0, total)."""
+    if frames is None:
+        frames, start = total, 0
+    if not 0 <= start <= total - frames:
+        raise ValueError(f"a {frames}-frame window cannot start at frame {start} of {total}; allowed: 0..{total - frames}")
+    return np.arange(start, start + frames, dtype=np.int64)
 
 
 class _Group:
@@ -66,7 +80,16 @@ class ClipDataset(torch.utils.data.Dataset):
 
     frames: sample this many frames uniformly over each clip (None: all).
     size: (H, W) to resize video and masks to (None: the clip's size).
+    window: "spread" (frames spread uniformly over the whole clip, first and last included) or
+    "contiguous" (frames consecutive frames, a window, at most GOP-1 extra frames decoded).
+    start: the first frame of every contiguous window; None draws one per item, uniformly over the
+    starts that fit, from `seed` and the item's index when a seed is given (the same window every
+    time), else from torch's generator (a new window on every read; DataLoader seeds each worker's).
     masks: also load instance masks (set False to skip the work when unused).
+    depth: also load depth, item "depth" float32 [T,1,H,W] metres along the optical
+    axis (+inf: no surface), resized by the nearest pixel as the masks are (never
+    blended across an edge). A dataset packaged without depth, or a clip without it
+    (a backend that writes none, e.g. ue5), is a UserError naming it.
     """
 
     def __init__(
@@ -76,6 +99,10 @@ class ClipDataset(torch.utils.data.Dataset):
         frames: int | None = None,
         size: tuple[int, int] | None = None,
         masks: bool = True,
+        window: str = "spread",
+        start: int | None = None,
+        seed: int | None = None,
+        depth: bool = False,
     ) -> None:
         self.root = require_dataset(root)
         self.split = check_split(split)
@@ -89,18 +116,36 @@ class ClipDataset(torch.utils.data.Dataset):
         self.index = np.concatenate(index) if index else np.zeros((0, 3), np.int64)
         if frames is not None and (not isinstance(frames, (int, np.integer)) or frames < 1):
             raise UserError(f"frames must be a positive whole number or None, got {frames!r}")
+        if window not in WINDOWS:
+            raise UserError(f"window must be one of {', '.join(WINDOWS)}; got {window!r}")
+        for name, value in (("start", start), ("seed", seed)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
+                raise UserError(f"{name} must be a whole number >= 0 or None, got {value!r}")
+        if start is not None and frames is None:
+            raise UserError("start needs frames (the window's length); frames=None returns the whole clip")
+        if window == "spread" and start is not None:
+            raise UserError("start applies to window='contiguous' only; spread frames always start at frame 0")
         if size is not None:
             if len(size) != 2 or any(int(v) < 1 for v in size):
                 raise UserError(f"size must be (height, width) with positive sides, got {size!r}")
             size = (int(size[0]), int(size[1]))
+        self.window, self.start, self.seed = window, None if start is None else int(start), seed
         self.frames = None if frames is None else int(frames)
         self.size = size
         self.masks = masks
+        self.depth = bool(depth)
+        self.columns = [*COLUMNS, *(["depth_path"] if self.depth else [])]
+        if self.depth and self.shards and "depth_path" not in pq.read_schema(self.shards[0]).names:
+            raise UserError(f"{self.root}: packaged without depth (no depth_path column); re-package it to load "
+                            "depth, or use depth=False")
         self._groups: OrderedDict[tuple[int, int], _Group] = OrderedDict()
         if len(self) and self.frames is not None:
             total = int(self._group(0)[0].cols["frames"][self._group(0)[1]])
             if self.frames > total:
                 raise UserError(f"frames={self.frames} but the clips have {total} frames; allowed: 1..{total}")
+            if self.start is not None and self.start > total - self.frames:
+                raise UserError(f"start={self.start} but a {self.frames}-frame window of a {total}-frame clip "
+                                f"starts at 0..{total - self.frames}")
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -115,7 +160,7 @@ class ClipDataset(torch.utils.data.Dataset):
         key = (s, g)
         group = self._groups.get(key)
         if group is None:
-            table = pq.ParquetFile(self.shards[s]).read_row_group(g, columns=list(COLUMNS))
+            table = pq.ParquetFile(self.shards[s]).read_row_group(g, columns=self.columns)
             group = _Group(table)
             self._groups[key] = group
             while len(self._groups) > CACHED_GROUPS:
@@ -124,13 +169,29 @@ class ClipDataset(torch.utils.data.Dataset):
             self._groups.move_to_end(key)
         return group, r
 
+    def _indices(self, i: int, total: int, clip_id: str) -> np.ndarray:
+        """The clip frames item `i` returns (see the class docstring)."""
+        if self.window == "spread":
+            return sample_indices(total, self.frames)
+        start = self.start
+        if start is None and self.frames is not None:
+            starts = max(total - self.frames + 1, 1)
+            if self.seed is None:
+                start = int(torch.randint(starts, ()))
+            else:
+                start = int(np.random.default_rng([self.seed, i]).integers(starts))
+        try:
+            return window_indices(total, self.frames, start or 0)
+        except ValueError as e:
+            raise UserError(f"clip {clip_id}: {e}") from None
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} clips")
         group, r = self._group(i % len(self))
         c = group.cols
         total, width, height = int(c["frames"][r]), int(c["width"][r]), int(c["height"][r])
-        idx = sample_indices(total, self.frames)
+        idx = self._indices(i % len(self), total, c["clip_id"][r])
         out_h, out_w = self.size or (height, width)
         sx, sy = out_w / width, out_h / height
 
@@ -142,8 +203,7 @@ class ClipDataset(torch.utils.data.Dataset):
             video = F.interpolate(video, size=(out_h, out_w), mode="bilinear", antialias=True, align_corners=False)
             video = video.clamp_(0.0, 1.0)
         if self.masks:
-            with np.load(self.root / c["instances_path"][r]) as z:
-                ids = z["ids"][idx]
+            ids = read_instances(self.root / c["instances_path"][r], idx)  # inflates only these frames
             if (out_h, out_w) != (height, width):
                 ids = resize_labels(ids, (out_h, out_w))
             masks = torch.from_numpy(np.ascontiguousarray(ids))
@@ -151,6 +211,7 @@ class ClipDataset(torch.utils.data.Dataset):
             masks = torch.zeros((idx.size, out_h, out_w), dtype=torch.uint8)
 
         K = c["K"][r].copy()
+        extra = {"depth": self._depth(c["clip_id"][r], c["depth_path"][r], idx, (out_h, out_w))} if self.depth else {}
         K[0] *= sx
         K[1] *= sy
         pos = group.ragged("subject_pos", r)  # [N,T,3]
@@ -187,4 +248,18 @@ class ClipDataset(torch.utils.data.Dataset):
             "subject_state": torch.from_numpy(subject_state),
             "n_pairs": int(c["n_pairs"][r]),
             "reentry_frame": torch.from_numpy(reentry),
+            **extra,
         }
+
+    def _depth(self, clip_id: str, path: str | None, idx: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+        """Frames `idx` of a clip's depth.npz as float32 [T,1,h,w] metres, nearest-resized to `size`."""
+        if path is None:
+            raise UserError(f"clip {clip_id} has no depth (its backend wrote no depth file); use depth=False "
+                            "or a dataset of clips that all have depth")
+        try:
+            depth = read_depth(self.root / path, idx)  # only these frames' members are inflated
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            raise DamagedClip(f"clip {clip_id}: {path} cannot be read ({type(e).__name__}: {e})") from None
+        if depth.shape[1:] != size:
+            depth = resize_labels(depth, size)
+        return torch.from_numpy(np.ascontiguousarray(depth)[:, None])

@@ -60,8 +60,9 @@ def hydra_cams(c2w: np.ndarray, extra: dict[str, Any]) -> tuple[np.ndarray | Non
 def clip_row(record: ClipRecord, events: ClipEvents, caption: Caption | None, split: str) -> dict[str, Any]:
     """The table row of one clip (numpy arrays for the array columns).
 
-    Reads rgb.mp4 and instances.npz once each for their SHA-256 (`validate`
-    compares it with the files later); raises OSError if either cannot be read.
+    Reads rgb.mp4, instances.npz and depth.npz (when the clip has depth) once
+    each for their SHA-256 (`validate` compares it with the files later); raises
+    OSError if one cannot be read.
     """
     shot = record.shot
     n, t = shot.n_subjects, shot.frames
@@ -94,8 +95,10 @@ def clip_row(record: ClipRecord, events: ClipEvents, caption: Caption | None, sp
         "hfov_deg": float(shot.hfov_deg),
         "video_path": f"{rel}/{record.video_path.name}",
         "instances_path": f"{rel}/{record.instances_path.name}",
+        "depth_path": f"{rel}/{record.depth_path.name}" if record.has_depth else None,
         "video_sha256": file_sha256(record.video_path),
         "instances_sha256": file_sha256(record.instances_path),
+        "depth_sha256": file_sha256(record.depth_path) if record.has_depth else None,
         "caption": "" if caption is None else caption.caption,
         "captioner": "" if caption is None else caption.captioner,
         "camera_c2w": shot.c2w,

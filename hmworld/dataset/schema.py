@@ -19,8 +19,10 @@ DATASET_FORMAT = 1
 MAX_SUBJECTS = 3
 HYDRA_SAMPLES = 20  # rows of HyDRA's [20, 12] camera tensor
 HF_METADATA_KEY = b"huggingface"
-# Content digests recorded by `package`; tables packaged before they existed lack them (still format 1).
-DIGEST_COLUMNS = ("video_sha256", "instances_sha256")
+# Content digests recorded by `package` (video, instances, depth); tables packaged before they existed lack them.
+DIGEST_COLUMNS = ("video_sha256", "instances_sha256", "depth_sha256")
+# Columns a format-1 table may lack (packaged before they existed): the digests and depth_path.
+OPTIONAL_COLUMNS = (*DIGEST_COLUMNS, "depth_path")
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,10 @@ def columns(frames: int) -> tuple[Column, ...]:
         Column("hfov_deg", f64, "", "deg", "horizontal field of view"),
         Column("video_path", s, "", "", "H.264 video, relative to the dataset folder"),
         Column("instances_path", s, "", "", "instances.npz (`ids` uint8 [T,H,W]; 0 none, k subject k-1), relative"),
+        Column("depth_path", s, "", "", "depth.npz (float16 metres along the optical axis, one member per frame; +inf no surface), relative; null when the backend wrote no depth"),
         Column("video_sha256", s, "", "", "SHA-256 (hex) of the video file's bytes when the clip was packaged"),
         Column("instances_sha256", s, "", "", "SHA-256 (hex) of instances.npz's bytes when the clip was packaged"),
+        Column("depth_sha256", s, "", "", "SHA-256 (hex) of depth.npz's bytes when the clip was packaged; null without depth"),
         Column("caption", s, "", "", "text caption ('' when the clip has none yet)"),
         Column("captioner", s, "", "", "what wrote the caption (template, minicpm-v, hmworld-import, '')"),
         Column("camera_c2w", _fsl(f64, T, 4, 4), "[T,4,4]", "m", "camera-to-world per frame: world right-handed Z up, camera axes OpenCV (x right, y down, z forward)"),
@@ -146,11 +150,11 @@ def hf_feature(t: pa.DataType) -> Any:
 def table_schema(frames: int, present: Collection[str] | None = None) -> pa.Schema:
     """The parquet schema, with the `datasets` features embedded so types round-trip.
 
-    present: the column names of an existing table; the DIGEST_COLUMNS it lacks
+    present: the column names of an existing table; the OPTIONAL_COLUMNS it lacks
     (packaged before they existed) are left out, so such a table still matches.
     """
     cols = tuple(c for c in columns(frames)
-                 if present is None or c.name in present or c.name not in DIGEST_COLUMNS)
+                 if present is None or c.name in present or c.name not in OPTIONAL_COLUMNS)
     features = {c.name: hf_feature(c.type) for c in cols}
     meta = {
         HF_METADATA_KEY: json.dumps({"info": {"features": features}}).encode(),

@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmworld.clip import CLIP_JSON, INSTANCES_FILE, VIDEO_FILE, clip_dir
+from hmworld.clip import CLIP_JSON, DEPTH_FILE, INSTANCES_FILE, VIDEO_FILE, clip_dir
 from hmworld.dataset.arrays import fixed_numpy, ragged_numpy
-from hmworld.dataset.checks import check_instances, decode_video, probe_video
+from hmworld.dataset.checks import check_depth, check_instances, decode_video, probe_video
 from hmworld.dataset.consistency import ROW_COLUMNS, row_problems
 from hmworld.dataset.info import DatasetInfo, read_info
 from hmworld.dataset.layout import CARD, INFO_PATH, PIXEL_COUNTS_PATH
@@ -67,10 +67,13 @@ def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict
     look = decode_video if deep else probe_video
     video_problems = look(root / video, frames, width, height)
     mask_problems = check_instances(root / instances, frames, width, height, n, deep)
-    out += video_problems + mask_problems
+    depth = row.get("depth_path")  # null: the clip has no depth (or the table predates depth_path)
+    depth_problems = check_depth(root / depth, frames, width, height, deep) if depth else []
+    out += video_problems + mask_problems + depth_problems
     if missing:
         return out
-    damaged = [name for name, found in ((VIDEO_FILE, video_problems), (INSTANCES_FILE, mask_problems)) if found]
+    damaged = [name for name, found in ((VIDEO_FILE, video_problems), (INSTANCES_FILE, mask_problems),
+                                        (DEPTH_FILE, depth_problems)) if found]
     return out + row_problems(root, row, deep and not out, damaged)
 
 
@@ -171,7 +174,7 @@ def validate(
                 problems.append(Problem("", f"{path}: cannot be read as parquet ({e})"))
                 continue
             counts[split] += table.num_rows
-            schema = table_schema(frames, table.column_names)  # digests absent: packaged before they existed
+            schema = table_schema(frames, table.column_names)  # optional columns absent: packaged before them
             if [(f.name, f.type) for f in table.schema] != [(f.name, f.type) for f in schema]:
                 missing = [n for n in schema.names if n not in table.column_names]
                 problems.append(Problem("", f"{path}: columns or types differ from the format of "

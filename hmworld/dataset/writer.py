@@ -45,7 +45,7 @@ from hmworld.events import clip_events, read_events
 from hmworld.processes import process_pool
 
 DEFAULT_SHARD_ROWS = 1000
-PROTECTED = ("clip_id", "split", *DIGEST_COLUMNS)  # keys and file digests; change them by re-packaging
+PROTECTED = ("clip_id", "split", "depth_path", *DIGEST_COLUMNS)  # keys, depth and digests: re-package to change
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from hmworld.dataset.loader import ClipDataset
 from hmworld.errors import UserError
 from hmworld.hydra.config import ModelConfig
 
@@ -25,10 +26,6 @@ def open_dataset(data: Any, split: str, cfg: ModelConfig, masks: bool = True) ->
         path = Path(data)
         if not path.exists():
             raise UserError(f"--data {str(data)!r} does not exist")
-        try:
-            from hmworld.dataset import ClipDataset
-        except ImportError as e:
-            raise UserError(f"cannot read {str(data)!r}: hmworld.dataset.ClipDataset is not available ({e})") from e
         dataset = ClipDataset(path, split=split, frames=cfg.frames, size=tuple(cfg.frame_size), masks=masks)
     else:
         dataset = data

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Subset
 from torch.utils.data._utils.collate import default_collate
 
@@ -168,8 +169,6 @@ def _strip(gt: torch.Tensor, pred: torch.Tensor) -> np.ndarray:
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
-    from PIL import Image
-
     with atomic_path(path) as tmp:
         Image.fromarray(image).save(tmp, format="PNG")
 

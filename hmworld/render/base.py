@@ -3,7 +3,7 @@
 Every backend (builtin ray caster, Unreal Engine 5, a future Blender one)
 implements `Backend` and finishes its clip with `finish_clip`, so the clip
 folder contract (hmworld.clip) is written in exactly one place: instances
-first, clip.json last and atomically.
+and depth (when the backend has it) first, clip.json last and atomically.
 """
 
 from __future__ import annotations
@@ -17,16 +17,19 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from hmworld.atomic import atomic_path
 from hmworld.clip import (
+    DEPTH_FILE,
     INSTANCES_FILE,
+    INSTANCES_KEY,
     VIDEO_FILE,
     ClipRecord,
     Measured,
     read_clip,
     write_clip_json,
 )
+from hmworld.depth import write_depth
 from hmworld.errors import UserError
+from hmworld.frame_arrays import write_frames
 from hmworld.shot import Shot
 
 
@@ -48,8 +51,8 @@ class ShotResult:
 class Backend(Protocol):
     """Realises a shot as a clip folder; never invents motion (the shot is the truth).
 
-    `render_clip` writes `rgb.mp4` and `instances.npz` into `out_dir` (created if
-    missing) and returns the parsed clip.json it wrote last. A backend is
+    `render_clip` writes `rgb.mp4`, `instances.npz` and, if it can, `depth.npz`
+    into `out_dir` (created if missing) and returns the parsed clip.json it wrote last. A backend is
     created once per worker process and may keep state (compiled kernels, an
     editor session) across clips.
 
@@ -96,11 +99,9 @@ def backend_info(backend: Backend, **extra: Any) -> dict[str, Any]:
 
 
 def write_instances(out_dir: str | Path, ids: np.ndarray) -> Path:
-    """Store the instance-id stack losslessly (`ids` uint8 [T,H,W]), atomically."""
-    path = Path(out_dir) / INSTANCES_FILE
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, ids=np.ascontiguousarray(ids, dtype=np.uint8))
-    return path
+    """Store the instance-id stack (`ids` uint8 [T,H,W]) losslessly and atomically, one deflated
+    member per frame (hmworld.frame_arrays), so a reader of a window inflates only its frames."""
+    return write_frames(Path(out_dir) / INSTANCES_FILE, INSTANCES_KEY, np.asarray(ids, dtype=np.uint8))
 
 
 def finish_clip(
@@ -110,9 +111,13 @@ def finish_clip(
     measured: Measured,
     backend: dict[str, Any],
     stats: dict[str, Any],
+    depth: np.ndarray | None = None,
 ) -> ClipRecord:
-    """Check what a backend produced against the shot, store ids, then write clip.json last.
+    """Check what a backend produced against the shot, store ids and depth, then write clip.json last.
 
+    depth: float [T,H,W] metres along the optical axis (+inf: no surface), or None
+    for a backend without depth (a depth.npz left in the folder is then removed,
+    so clip.json never pairs these frames with another render's depth).
     The video must already be in place: clip.json promises every file is complete.
     """
     out_dir = Path(out_dir)
@@ -125,9 +130,15 @@ def finish_clip(
         raise ValueError(f"visible_pixels has shape {measured.visible_pixels.shape}, expected {(n, t)}")
     if measured.silhouette_pixels is not None and measured.silhouette_pixels.shape != (n, t):
         raise ValueError(f"silhouette_pixels has shape {measured.silhouette_pixels.shape}, expected {(n, t)}")
+    if depth is not None and depth.shape != (t, shot.height, shot.width):
+        raise ValueError(f"depth has shape {depth.shape}, the shot needs {(t, shot.height, shot.width)}")
     if not (out_dir / VIDEO_FILE).is_file():
         raise FileNotFoundError(f"{out_dir / VIDEO_FILE} is missing; write the video before finishing the clip")
     write_instances(out_dir, ids)
+    if depth is not None:
+        write_depth(out_dir / DEPTH_FILE, depth)
+    else:
+        (out_dir / DEPTH_FILE).unlink(missing_ok=True)
     write_clip_json(out_dir, shot, measured, backend, stats)
     return read_clip(out_dir)
 

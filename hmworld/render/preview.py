@@ -3,6 +3,9 @@
 A person checks at a glance that subjects walk where the masks say, leave the
 frame and come back: every tile is labelled with its frame number and, per
 subject, whether it is visible, hidden (in frame but covered) or out of frame.
+With depth, each tile's depth map sits under it, colour-mapped by inverse
+depth (turbo: near red, far blue; black where no surface), and a scale bar in
+metres ends the sheet.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from PIL import Image, ImageDraw, ImageFont
 
 from hmworld.atomic import atomic_path
@@ -20,6 +24,10 @@ from hmworld.video import read_video
 # outline colours of subjects 1..3 (then cycling): bright and unlike scene colours
 SUBJECT_COLORS = np.array([[255, 40, 200], [0, 230, 255], [255, 200, 0], [120, 255, 60]], dtype=np.uint8)
 LABEL_H = 14
+NO_SURFACE_RGB = (0, 0, 0)  # depth +inf: sky, nothing within range
+DEPTH_COLORMAP = "turbo"
+DEPTH_PERCENTILES = (2.0, 98.0)  # the colour scale spans these of a clip's finite depths
+SCALE_BAR_H = 2 * LABEL_H
 
 
 def outline(mask: np.ndarray, width: int = 1) -> np.ndarray:
@@ -42,6 +50,46 @@ def draw_outlines(rgb: np.ndarray, ids: np.ndarray, n_subjects: int, width: int 
     return out
 
 
+def depth_range(depth: np.ndarray) -> tuple[float, float]:
+    """(near, far) metres the colour scale spans: DEPTH_PERCENTILES of the finite depths (1, 2 if none)."""
+    finite = depth[np.isfinite(depth)]
+    if finite.size == 0:
+        return 1.0, 2.0
+    near, far = (float(v) for v in np.percentile(finite, DEPTH_PERCENTILES))
+    return near, max(far, near * 1.01)
+
+
+def depth_rgb(depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    """Depth [...] (metres, +inf none) → uint8 RGB [...,3]: turbo over inverse depth, near red, far blue.
+
+    Inverse depth spreads the colours where a camera resolves most (near);
+    depths outside [near, far] take the end colours; no surface is NO_SURFACE_RGB.
+    """
+    lut = (colormaps[DEPTH_COLORMAP](np.linspace(0.0, 1.0, 256))[:, :3] * 255).round().astype(np.uint8)
+    d = np.asarray(depth, dtype=np.float64)
+    finite = np.isfinite(d)
+    with np.errstate(divide="ignore"):
+        x = (1.0 / np.where(finite, d, far) - 1.0 / far) / (1.0 / near - 1.0 / far)
+    out = lut[np.round(np.clip(x, 0.0, 1.0) * 255).astype(np.int64)]
+    out[~finite] = NO_SURFACE_RGB
+    return out
+
+
+def depth_scale_bar(width: int, near: float, far: float) -> Image.Image:
+    """A `width` × SCALE_BAR_H strip: the colour scale from far (left) to near (right), labelled in metres."""
+    img = Image.new("RGB", (width, SCALE_BAR_H), (24, 24, 24))
+    inv = np.linspace(1.0 / far, 1.0 / near, max(1, width - 8))
+    bar = depth_rgb(1.0 / inv, near, far)
+    img.paste(Image.fromarray(np.repeat(bar[None], LABEL_H - 4, axis=0)), (4, 2))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    draw.text((4, LABEL_H), f"depth: far {far:.1f} m", fill=(230, 230, 230), font=font)
+    text = f"near {near:.1f} m; black: no surface"
+    draw.text((max(4, width - 4 - round(draw.textlength(text, font=font))), LABEL_H), text, fill=(230, 230, 230),
+              font=font)
+    return img
+
+
 def pick_frames(total: int, count: int) -> np.ndarray:
     """`count` frame indices spread evenly from the first to the last frame."""
     count = max(1, min(count, total))
@@ -56,8 +104,14 @@ def _state(visible: int, silhouette: int | None) -> str:
     return "out" if silhouette is not None else "—"
 
 
-def contact_sheet(clip_path: str | Path, frames: int = 12, columns: int = 4, scale: float = 1.0) -> Image.Image:
-    """The sheet as an image: `frames` tiles in rows of `columns`, each labelled."""
+def contact_sheet(
+    clip_path: str | Path, frames: int = 12, columns: int = 4, scale: float = 1.0, depth: bool = False
+) -> Image.Image:
+    """The sheet as an image: `frames` tiles in rows of `columns`, each labelled.
+
+    depth: put each frame's colour-mapped depth under it and a scale bar at the
+    bottom; a clip without depth is a UserError (DamagedClip) naming it.
+    """
     clip_path = Path(clip_path)
     if not is_complete(clip_path):
         raise UserError(f"{str(clip_path)!r} is not a complete clip folder (no clip.json)")
@@ -67,13 +121,16 @@ def contact_sheet(clip_path: str | Path, frames: int = 12, columns: int = 4, sca
     shot = rec.shot
     idx = pick_frames(shot.frames, frames)
     rgb = read_video(rec.video_path, idx)
-    ids = rec.load_instances()[idx]
+    ids = rec.load_instances(idx)
+    dm = rec.load_depth(idx) if depth else None
+    near, far = depth_range(dm) if dm is not None else (1.0, 2.0)
     vis = rec.measured.visible_pixels
     sil = rec.measured.silhouette_pixels
     tw, th = max(1, round(shot.width * scale)), max(1, round(shot.height * scale))
     cols = min(columns, len(idx))
     rows = -(-len(idx) // cols)
-    sheet = Image.new("RGB", (cols * tw, rows * (th + LABEL_H)), (24, 24, 24))
+    cell = th * (2 if depth else 1) + LABEL_H
+    sheet = Image.new("RGB", (cols * tw, rows * cell + (SCALE_BAR_H if depth else 0)), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
     line = max(1, round(min(shot.width, shot.height) / 240))
@@ -81,25 +138,31 @@ def contact_sheet(clip_path: str | Path, frames: int = 12, columns: int = 4, sca
         tile = Image.fromarray(draw_outlines(rgb[j], ids[j], shot.n_subjects, line))
         if (tw, th) != (shot.width, shot.height):
             tile = tile.resize((tw, th), Image.BILINEAR)
-        x, y = (j % cols) * tw, (j // cols) * (th + LABEL_H)
+        x, y = (j % cols) * tw, (j // cols) * cell
         sheet.paste(tile, (x, y + LABEL_H))
+        if dm is not None:  # nearest pixel: depth is never blended across an edge
+            sheet.paste(Image.fromarray(depth_rgb(dm[j], near, far)).resize((tw, th), Image.NEAREST),
+                        (x, y + LABEL_H + th))
         draw.text((x + 3, y + 1), f"t={t}", fill=(230, 230, 230), font=font)
         cx = x + 44
         for k in range(shot.n_subjects):
             s = _state(int(vis[k, t]), None if sil is None else int(sil[k, t]))
             draw.text((cx, y + 1), f"{k + 1}:{s}", fill=tuple(int(c) for c in SUBJECT_COLORS[k % len(SUBJECT_COLORS)]), font=font)
             cx += 44
+    if depth:
+        sheet.paste(depth_scale_bar(sheet.width, near, far), (0, rows * cell))
     return sheet
 
 
 def write_contact_sheet(
-    clip_path: str | Path, out: str | Path, frames: int = 12, columns: int = 4, scale: float = 1.0
+    clip_path: str | Path, out: str | Path, frames: int = 12, columns: int = 4, scale: float = 1.0,
+    depth: bool = False,
 ) -> Path:
     """Write the contact sheet as PNG, atomically."""
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise UserError(f"contact sheet {str(out)!r} must be a .png file")
-    sheet = contact_sheet(clip_path, frames, columns, scale)
+    sheet = contact_sheet(clip_path, frames, columns, scale, depth)
     try:
         with atomic_path(out) as tmp:
             sheet.save(tmp, format="PNG")

@@ -13,13 +13,25 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from hmworld.catalog import SCENES
 from hmworld.clip import (
     CLIP_JSON,
     CLIPS_DIR,
+    DEPTH_FILE,
     INSTANCES_FILE,
     VIDEO_FILE,
     clip_dir,
@@ -28,8 +40,11 @@ from hmworld.clip import (
 )
 from hmworld.errors import DamagedClip, UserError, check_choice
 from hmworld.outputs import check_dir, with_path
+from hmworld.plan import PlanSettings, make_plan, plan_rows, read_plan
 from hmworld.plan_checks import check_rows
+from hmworld.plan_row import PlanRow
 from hmworld.ray_cluster import RaySettings, require_ray
+from hmworld.render import backend_names
 from hmworld.render.base import ShotResult, keeps_session
 from hmworld.render.executors import DEFAULT_EXECUTOR, EXECUTORS
 from hmworld.render.executors.local import run_local
@@ -77,37 +92,38 @@ def check_output_dir(out: str | Path) -> Path:
     return out
 
 
-def _complete_problem(path: Path, row: dict[str, Any]) -> str | None:
+def _complete_problem(path: Path, row: PlanRow) -> str | None:
     """Why a folder with clip.json is not a usable complete clip (damaged files), or None when it is.
 
     A complete clip rendered with other settings must not be silently taken as
     this one: that is a UserError, not a damaged clip.
     """
     try:
-        shot = read_clip(path).shot
+        record = read_clip(path)
     except DamagedClip as e:
         return str(e)
-    missing = [n for n in (VIDEO_FILE, INSTANCES_FILE) if not (path / n).is_file()]
+    shot = record.shot
+    missing = [n for n in (VIDEO_FILE, INSTANCES_FILE, *[DEPTH_FILE] * record.has_depth) if not (path / n).is_file()]
     if missing:
         return f"clip {path.name}: {', '.join(missing)} missing beside {CLIP_JSON}"
     had_size = (shot.width, shot.height, shot.frames, shot.fps)
-    if had_size != tuple(int(row[k]) for k in _SIZE_KEYS):
+    if had_size != (row.width, row.height, row.frames, row.fps):
         had = f"{shot.width}x{shot.height}, {shot.frames} frames at {shot.fps} fps"
-        want = "x".join(str(row[k]) for k in _SIZE_KEYS[:2]) + f", {row['frames']} frames at {row['fps']} fps"
+        want = f"{row.width}x{row.height}, {row.frames} frames at {row.fps} fps"
         raise UserError(
-            f"clip {row['clip_id']!r} in {str(path.parent)!r} was rendered as {had}, but {want} was asked; "
+            f"clip {row.clip_id!r} in {str(path.parent)!r} was rendered as {had}, but {want} was asked; "
             "use another --out folder or delete that clip"
         )
     return None
 
 
-def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, Any]], int, int]:
+def sort_out(rows: Sequence[PlanRow], out: Path) -> tuple[list[PlanRow], int, int]:
     """Rows still to render, how many are already complete, and how many partial folders were cleared."""
-    todo: list[dict[str, Any]] = []
+    todo: list[PlanRow] = []
     seen: set[str] = set()
     skipped = redone = 0
     for row in rows:
-        cid = str(row["clip_id"])
+        cid = row.clip_id
         if cid in seen:
             continue
         seen.add(cid)
@@ -125,7 +141,7 @@ def sort_out(rows: Sequence[dict[str, Any]], out: Path) -> tuple[list[dict[str, 
     return todo, skipped, redone
 
 
-def _execute(executor: str, units: list[list[dict[str, Any]]], job: RenderJob, workers: int,
+def _execute(executor: str, units: list[list[PlanRow]], job: RenderJob, workers: int,
              ray_settings: RaySettings | None, session: bool) -> Iterator[ShotResult]:
     if executor == "local":
         return run_local(units, job, workers)
@@ -135,7 +151,7 @@ def _execute(executor: str, units: list[list[dict[str, Any]]], job: RenderJob, w
     return run_ray(units, job, ray_settings or RaySettings(), session)
 
 
-def work_units(todo: Sequence[dict[str, Any]], batch_size: int, workers: int) -> list[list[dict[str, Any]]]:
+def work_units(todo: Sequence[PlanRow], batch_size: int, workers: int) -> list[list[PlanRow]]:
     """Rows grouped into units of at most `batch_size`, smaller when that keeps every worker busy.
 
     With 10 rows, batch 8 and 2 workers the units are 5 + 5, not 8 + 2.
@@ -147,7 +163,7 @@ def work_units(todo: Sequence[dict[str, Any]], batch_size: int, workers: int) ->
 
 
 def render_rows(
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[PlanRow],
     out: str | Path,
     backend: str = "builtin",
     workers: int = 1,
@@ -156,22 +172,23 @@ def render_rows(
     executor: str = DEFAULT_EXECUTOR,
     ray_settings: RaySettings | None = None,
 ) -> RunSummary:
-    """Render plan rows (hmworld.plan) into OUT/clips/<clip_id>/, skipping complete clips.
+    """Render plan rows (PlanRow, e.g. from `select_rows`) into OUT/clips/<clip_id>/, skipping complete clips.
 
     `executor` "local" renders with `workers` processes here; "ray" on a Ray
     cluster (`ray_settings`: hmworld.render.executors.ray.RaySettings, None for
     a local Ray with defaults). Either way the rows are grouped into units of
     the backend's `batch_size` and every clip is reported as it finishes.
     """
-    from hmworld.render import backend_names
-
     if workers < 1:
         raise UserError(f"workers must be at least 1, got {workers}")
     check_choice("backend", backend, backend_names())
     check_choice("executor", executor, EXECUTORS)
     if not rows:
         raise UserError("nothing to render: the plan has no rows")
-    check_rows(rows)
+    strays = sorted({type(r).__name__ for r in rows if not isinstance(r, PlanRow)})
+    if strays:
+        raise TypeError(f"render_rows takes PlanRow rows, not {', '.join(strays)}; use PlanRow.from_dict")
+    check_rows([r.to_dict() for r in rows], each=False)  # each PlanRow was checked when made; clip ids across rows
     out = check_output_dir(out)
     todo, skipped, redone = sort_out(rows, out)
     start = time.perf_counter()
@@ -197,7 +214,7 @@ def render_rows(
                 _log_failure(out, clip_id, error)
             rate = frames / max(time.perf_counter() - start, 1e-9)
             p.update(task, advance=1, fps=f"{rate:.1f}")
-    return RunSummary(out, len({str(r["clip_id"]) for r in rows}), len(done), skipped, redone, frames,
+    return RunSummary(out, len({r.clip_id for r in rows}), len(done), skipped, redone, frames,
                       time.perf_counter() - start, tuple(done), tuple(failed), busy)
 
 
@@ -213,17 +230,7 @@ def _log_failure(out: Path, clip_id: str, error: str) -> None:
         raise with_path(e, out / FAILURE_LOG) from None
 
 
-def _progress(enabled: bool, total: int):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+def _progress(enabled: bool, total: int) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -244,38 +251,36 @@ def select_rows(
     frames: int | None = None,
     fps: int | None = None,
     size: tuple[int, int] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[PlanRow]:
     """The plan rows `hmworld render` works on: a fresh plan for one scene, or rows of a manifest.
 
     With --plan, --scene keeps only that scene's rows, --clips the first N, and
-    --frames/--fps/--resolution replace what the rows say.
+    --frames/--fps/--resolution replace what the rows say. The kept rows of a
+    manifest are checked as a whole first: one UserError names every bad row.
     """
-    from hmworld import plan
-
     if clips is not None and clips < 1:
         raise UserError(f"clips must be at least 1, got {clips}")
     if plan_file is None:
         if scene is None:
             raise UserError("nothing to render: give --scene NAME (a fresh plan) or --plan FILE (a manifest)")
-        width, height = size or (plan.PlanSettings.width, plan.PlanSettings.height)
-        settings = plan.PlanSettings(
-            frames=plan.PlanSettings.frames if frames is None else frames,
-            fps=plan.PlanSettings.fps if fps is None else fps,
+        width, height = size or (PlanSettings.width, PlanSettings.height)
+        settings = PlanSettings(
+            frames=PlanSettings.frames if frames is None else frames,
+            fps=PlanSettings.fps if fps is None else fps,
             width=width, height=height,
         )
-        return plan.plan_rows(plan.make_plan(scenes=[scene], clips=8 if clips is None else clips, seed=seed,
-                                             settings=settings))
-    rows = plan.plan_rows(plan.read_plan(plan_file))
+        return plan_rows(make_plan(scenes=[scene], clips=8 if clips is None else clips, seed=seed, settings=settings))
+    rows = read_plan(plan_file).to_pylist()
     if not rows:
         raise UserError(f"plan file {str(plan_file)!r} has no rows; nothing to render")
     if scene is not None:
-        from hmworld.catalog import SCENES
-
         check_choice("scene", scene, list(SCENES))
         rows = [r for r in rows if r["scene"] == scene]
         if not rows:
             raise UserError(f"plan file {str(plan_file)!r} has no rows for scene {scene!r}")
     rows = rows[:clips] if clips is not None else rows
+    check_rows(rows, f"plan file {str(plan_file)!r}")
+    typed = [PlanRow.from_dict(r) for r in rows]
     over: dict[str, int] = {}
     if frames is not None:
         over["frames"] = frames
@@ -283,8 +288,7 @@ def select_rows(
         over["fps"] = fps
     if size is not None:
         over["width"], over["height"] = size
-    if over:
-        plan.PlanSettings(**{k: over.get(k, getattr(plan.PlanSettings, k)) for k in _SIZE_KEYS})  # validates
-        rows = [{**r, **over} for r in rows]
-    check_rows(rows, f"plan file {str(plan_file)!r}")
-    return rows
+    if not over:
+        return typed
+    PlanSettings(**{k: over.get(k, getattr(PlanSettings, k)) for k in _SIZE_KEYS})  # one line naming the option
+    return [replace(r, **over) for r in typed]

@@ -31,7 +31,7 @@ import re
 import shutil
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from hmworld.geometry import (
     world_heading_to_ue_yaw_deg,
     world_to_ue_points,
 )
+from hmworld.plan_row import PlanRow
 from hmworld.render import register_backend
 from hmworld.render.base import ShotResult, backend_info, finish_clip, measure_ids
 from hmworld.render.ue5_assets import (
@@ -579,7 +580,7 @@ def _assemble(
     return finish_clip(out_dir, shot, ids, Measured(measure_ids(ids, shot.n_subjects), None), backend, stats)
 
 
-def backend_options(rows: Iterable[Mapping[str, Any]], **flags: Any) -> dict[str, Any]:
+def backend_options(rows: Iterable[PlanRow], **flags: Any) -> dict[str, Any]:
     """What `hmworld render --backend ue5` hands the runner, checked up front in the main process.
 
     The --ue-* flags become a validated config, and every planned row must be
@@ -587,7 +588,7 @@ def backend_options(rows: Iterable[Mapping[str, Any]], **flags: Any) -> dict[str
     with one line listing every gap.
     """
     config = make_config(**flags)
-    config.assets.require_all((r["scene"], r["subjects"], r["gaits"]) for r in rows)
+    config.assets.require_all((r.scene, r.subjects, r.gaits) for r in rows)
     return {"config": config}
 
 

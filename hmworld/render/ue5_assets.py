@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hmworld.atomic import write_text
 from hmworld.catalog import SCENE_LIST, SCENES, SUBJECT_LIST, SUBJECTS
 from hmworld.errors import UserError
 
@@ -173,8 +174,6 @@ def check_report(path: str | Path) -> str:
 
 def write_template(path: str | Path) -> Path:
     """Write the asset-map template (all scenes and subjects, placeholder paths) to `path`."""
-    from hmworld.atomic import write_text
-
     write_text(path, template_text())
     return Path(path)
 

@@ -97,10 +97,12 @@ def clip_page(
     events: Sequence[tuple[str, str, int, str]],
     prev_next: tuple[str | None, str | None],
     note: str,
+    depth_sheet: str | None = None,
 ) -> str:
-    """One clip: video with mask switch, map, timeline, caption, contact sheet, events, prev/next.
+    """One clip: video with mask switch, map, timeline, caption, contact sheet, depth sheet, events, prev/next.
 
-    player: fps, frames, width, height, tile_width, tile_height, cols; events: (subject, kind, frame, time) rows.
+    player: fps, frames, width, height, tile_width, tile_height, cols; events: (subject, kind, frame, time) rows;
+    depth_sheet: the depth contact sheet's file name (None: the clip has no depth).
     """
     boxes = "".join(
         f'<label><input type="checkbox" class="mask-subject" data-strip="{_e(s)}" checked>'
@@ -117,6 +119,12 @@ def clip_page(
     prev_a = f'<a id="prev-clip" href="../{_e(prev)}/index.html">← {_e(prev)}</a>' if prev else "<span></span>"
     next_a = f'<a id="next-clip" href="../{_e(nxt)}/index.html">{_e(nxt)} →</a>' if nxt else "<span></span>"
     note_html = f'<p class="note">{_e(note)}</p>' if note else ""
+    depth_html = (
+        '<h2 id="depth">Depth</h2>\n'
+        + figure(depth_sheet, "depth contact sheet", "The same frames with their depth under each: metres along the "
+                 "optical axis, coloured by inverse depth (near red, far blue, scale at the bottom); black: no surface.")
+        + "\n"
+    ) if depth_sheet else ""
     p = player
     body = f"""<h1>{_e(clip_id)}</h1>
 <div class="prevnext">{prev_a}{next_a}</div>
@@ -144,5 +152,5 @@ def clip_page(
 <table class="kv" id="events"><tr><th>subject</th><th>event</th><th>frame</th><th>time</th></tr>{ev_rows}</table>
 <h2>Contact sheet</h2>
 {figure("sheet.jpg", "contact sheet", "Frames across the clip with each subject's visible mask outlined; labels: vis(ible), hid(den), out (of frame).")}
-<div class="prevnext">{prev_a}{next_a}</div>"""
+{depth_html}<div class="prevnext">{prev_a}{next_a}</div>"""
     return page(clip_id, body, "../../", [f"{ASSETS}/clip.js"])

@@ -1,4 +1,4 @@
-"""Per-clip media for the report: video, poster and thumbnail, contact sheet, mask strips.
+"""Per-clip media for the report: video, poster and thumbnail, contact sheets (colour and depth), mask strips.
 
 Mask strips carry a subject's instance mask for every frame, tiled in a grid
 (frame t at column t % cols, row t // cols), as a 1-bit palette PNG whose
@@ -64,9 +64,10 @@ def poster_and_thumb(record: ClipRecord, poster: Path, thumb: Path) -> None:
     save_image(frame.resize((THUMB_WIDTH, h), Image.BILINEAR), thumb, quality=80)
 
 
-def write_sheet(record: ClipRecord, path: Path) -> Path:
-    """The clip's contact sheet (hmworld.render.preview), half size, as JPEG."""
-    sheet = contact_sheet(record.path, frames=SHEET_FRAMES, columns=4, scale=0.5)
+def write_sheet(record: ClipRecord, path: Path, depth: bool = False) -> Path:
+    """The clip's contact sheet (hmworld.render.preview), half size, as JPEG; with `depth`, each
+    frame's colour-mapped depth under it and a scale bar in metres."""
+    sheet = contact_sheet(record.path, frames=SHEET_FRAMES, columns=4, scale=0.5, depth=depth)
     return save_image(sheet, path, quality=85)
 
 

@@ -3,7 +3,8 @@
     OUT/index.html              overview: counts, event statistics, settings
     OUT/clips.html              clip index (sortable, filterable, 100 rows a page)
     OUT/clips/<clip_id>/        one page per clip: index.html, rgb.mp4, poster.jpg, thumb.jpg,
-                                map.png, timeline.png, sheet.jpg, mask-s<k>.png
+                                map.png, timeline.png, sheet.jpg, mask-s<k>.png,
+                                depth.jpg (clips with depth: each sheet frame's depth, colour-mapped)
     OUT/figures/*.png           overview figures
     OUT/assets/                 report.css, clips.js, clips-data.js, clip.js
     OUT/report.json             what was reported (and the mark that OUT is a report folder)
@@ -57,6 +58,7 @@ REPORT_FORMAT = 1
 REPORT_JSON = "report.json"
 REPORT_DIR = "report"  # default OUT: DATASET_DIR/report
 ASSET_FILES = ("report.css", "clips.js", "clip.js")
+DEPTH_SHEET = "depth.jpg"
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ def _meta_rows(c: ClipView) -> list[tuple[str, Any]]:
         ("split", row["split"]),
         ("frames", f"{shot.frames} at {shot.fps} fps, {shot.width}×{shot.height} px, hfov {shot.hfov_deg:g}°"),
         ("backend", f"{c.record.backend.get('name', '?')} {c.record.backend.get('version', '')}"),
+        ("depth", "yes (metres along the optical axis, float16)" if c.record.has_depth else "none (this backend writes no depth)"),
         ("passed", "yes" if c.events.passed else "no"),
         ("exit–entry pairs", pairs),
     ]
@@ -185,6 +188,8 @@ def write_clip(c: ClipView, folder: Path, prev_next: tuple[str | None, str | Non
     link_or_copy(rec.video_path, folder / VIDEO_FILE)
     poster_and_thumb(rec, folder / "poster.jpg", folder / "thumb.jpg")
     write_sheet(rec, folder / "sheet.jpg")
+    if rec.has_depth:
+        write_sheet(rec, folder / DEPTH_SHEET, depth=True)
     grid, strips = write_mask_strips(rec, folder)
     scene = SCENES.get(shot.scene)
     F.save_png(topdown_figure(shot, ev.states, ev.events, scene.walk_half if scene else None), folder / "map.png")
@@ -195,7 +200,7 @@ def write_clip(c: ClipView, folder: Path, prev_next: tuple[str | None, str | Non
     player = {"fps": shot.fps, "frames": shot.frames, "width": shot.width, "height": shot.height,
               "tile_width": grid.width, "tile_height": grid.height, "cols": grid.cols}
     html = clip_page(shot.clip_id, _meta_rows(c), shot.subjects, player, strips, c.row["caption"] or "",
-                     events, prev_next, note)
+                     events, prev_next, note, DEPTH_SHEET if rec.has_depth else None)
     write_text(folder / "index.html", html)
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from hmworld.atomic import write_json
-from hmworld.clip import Measured, clip_dir, write_clip_json
+from hmworld.clip import DEPTH_FILE, Measured, clip_dir, write_clip_json
 from hmworld.dataset.splits import SplitRule
+from hmworld.depth import write_depth
 from hmworld.events import clip_events, write_events
 from hmworld.geometry import project
 from hmworld.plan import PlanSettings, make_plan, materialise, plan_rows
@@ -39,7 +40,21 @@ def make_shots(
 
 
 def paint(shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rgb uint8 [T,H,W,3], ids uint8 [T,H,W], silhouette pixels [N,T])."""
+    """(rgb uint8 [T,H,W,3], ids uint8 [T,H,W], silhouette pixels [N,T]); see `paint_depth`."""
+    rgb, ids, silhouette, _ = paint_with_depth(shot)
+    return rgb, ids, silhouette
+
+
+BACKDROP_DEPTH_M = 20.0  # the painter's background: a wall this far in the lower half, no surface (sky) above
+
+
+def paint_with_depth(shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rgb uint8 [T,H,W,3], ids uint8 [T,H,W], silhouette pixels [N,T], depth float32 [T,H,W] metres).
+
+    Each subject is a flat card at its body-box centre's depth, so depth at a
+    subject's pixels equals its `subject_depth`; the background is a wall at
+    BACKDROP_DEPTH_M below the middle row and +inf (no surface) above it.
+    """
     t, h, w, n = shot.frames, shot.height, shot.width, shot.n_subjects
     centers = np.swapaxes(shot.subject_centers(), 0, 1)  # [T,N,3]
     proj = project(centers, shot.c2w, shot.K)
@@ -66,16 +81,23 @@ def paint(shot: Shot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rgb = np.broadcast_to(rgb, (t, h, w, 3)).astype(np.uint8).copy()
     for k in range(n):  # three subjects at most
         rgb[ids == k + 1] = COLOURS[k]
-    return rgb, ids, silhouette
+    backdrop = np.where(np.arange(h)[:, None] >= h // 2, BACKDROP_DEPTH_M, np.inf) * np.ones((1, w))
+    card = np.concatenate([np.full((t, 1), np.inf), depth], axis=1)  # [T,N+1]: id 0 has no card
+    depth_px = np.take_along_axis(card, ids.reshape(t, -1).astype(np.int64), axis=1).reshape(t, h, w)
+    depth_px = np.where(ids > 0, depth_px, backdrop[None]).astype(np.float32)
+    return rgb, ids, silhouette, depth_px
 
 
-def write_clip(root: Path, shot: Shot, caption: str | None = None, events: bool = True) -> Path:
-    """A complete clip folder under root/clips/<id>: rgb.mp4, instances.npz, clip.json (+ events, caption)."""
+def write_clip(root: Path, shot: Shot, caption: str | None = None, events: bool = True, depth: bool = True) -> Path:
+    """A complete clip folder under root/clips/<id>: rgb.mp4, instances.npz, depth.npz (unless not `depth`),
+    clip.json (+ events, caption)."""
     out = clip_dir(root, shot.clip_id)
     out.mkdir(parents=True, exist_ok=True)
-    rgb, ids, sil = paint(shot)
+    rgb, ids, sil, depth_m = paint_with_depth(shot)
     write_video(out / "rgb.mp4", rgb, shot.fps, preset="ultrafast")
     write_instances(out, ids)
+    if depth:
+        write_depth(out / DEPTH_FILE, depth_m)
     visible = np.stack([(ids == k + 1).reshape(shot.frames, -1).sum(1) for k in range(shot.n_subjects)]).reshape(
         shot.n_subjects, shot.frames
     )
@@ -90,8 +112,9 @@ def write_clip(root: Path, shot: Shot, caption: str | None = None, events: bool 
     return out
 
 
-def make_dataset(root: Path, n: int = 6, frames: int = 30, width: int = 64, height: int = 48, **kw) -> list[Shot]:
+def make_dataset(root: Path, n: int = 6, frames: int = 30, width: int = 64, height: int = 48, depth: bool = True,
+                 **kw) -> list[Shot]:
     shots = make_shots(n, frames, width, height, **kw)
     for i, s in enumerate(shots):
-        write_clip(root, s, caption=f"clip number {i} in {s.scene}", events=i % 2 == 0)
+        write_clip(root, s, caption=f"clip number {i} in {s.scene}", events=i % 2 == 0, depth=depth)
     return shots

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,11 @@ from hmworld.clip import clip_dir, read_clip
 from hmworld.errors import UserError
 from hmworld.events import VISIBLE, read_events
 from hmworld.geometry import hydra_camera_tensor, split_streams
-from hmworld.video import read_video
+from hmworld.video import read_video, write_video
 
 torch = pytest.importorskip("torch")
 from hmworld.dataset import ClipDataset  # noqa: E402
-from hmworld.dataset.loader import sample_indices  # noqa: E402
+from hmworld.dataset.loader import sample_indices, window_indices  # noqa: E402
 
 
 def test_item_contract_and_values(packaged: Path) -> None:
@@ -105,3 +106,97 @@ def test_sample_indices() -> None:
     np.testing.assert_array_equal(sample_indices(10, 4), [0, 3, 6, 9])
     np.testing.assert_array_equal(sample_indices(5, None), np.arange(5))
     assert sample_indices(150, 1).tolist() == [0]
+
+
+def previous_item_arrays(root: Path, clip_id: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the loader returned before windows: a decode from the clip's start, the whole mask stack indexed."""
+    rec = read_clip(clip_dir(root, clip_id))
+    return read_video(rec.video_path)[idx], rec.load_instances()[idx]
+
+
+def assert_item_is(item: dict, video: np.ndarray, masks: np.ndarray) -> None:
+    got = torch.round(item["video"] * 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()  # exact: v = k / 255
+    np.testing.assert_array_equal(got, video)
+    np.testing.assert_array_equal(item["masks"].numpy(), masks)
+
+
+@pytest.mark.parametrize("window", ["spread", "contiguous"])
+def test_items_hold_the_values_of_a_full_decode(packaged: Path, window: str) -> None:
+    ds = ClipDataset(packaged, "train", frames=8, window=window, seed=3)
+    for i in range(len(ds)):
+        item = ds[i]
+        idx = item["frame_index"].numpy()
+        assert_item_is(item, *previous_item_arrays(packaged, item["clip_id"], idx))
+        if window == "contiguous":
+            assert np.array_equal(np.diff(idx), np.ones(7)) and 0 <= idx[0] <= 30 - 8
+
+
+def test_contiguous_windows_start_where_asked_or_at_seeded_random(packaged: Path) -> None:
+    starts = {s: ClipDataset(packaged, "train", frames=16, window="contiguous", start=s)[1] for s in (0, 7, 14)}
+    for s, item in starts.items():  # across the keyframe at 16, up to the last frame
+        assert item["frame_index"].tolist() == list(range(s, s + 16))
+        assert_item_is(item, *previous_item_arrays(packaged, item["clip_id"], item["frame_index"].numpy()))
+        np.testing.assert_allclose(item["c2w"].numpy(), read_clip(clip_dir(packaged, item["clip_id"])).shot.c2w[s:s + 16],
+                                   atol=1e-6)
+    seeded = [ClipDataset(packaged, "train", frames=4, window="contiguous", seed=s) for s in (5, 5, 6)]
+    firsts = [[int(d[i]["frame_index"][0]) for i in range(len(d)) for _ in range(2)] for d in seeded]
+    assert firsts[0] == firsts[1] and firsts[0][::2] == firsts[0][1::2]  # the same window every read
+    assert firsts[0] != firsts[2]
+    torch.manual_seed(0)
+    unseeded = ClipDataset(packaged, "train", frames=4, window="contiguous")
+    assert len({int(unseeded[0]["frame_index"][0]) for _ in range(12)}) > 1  # a new window on every read
+    whole = ClipDataset(packaged, "train", window="contiguous")[0]
+    assert whole["frame_index"].tolist() == list(range(30))
+
+
+def test_old_clips_load_the_same(fresh: Path) -> None:
+    """Clips written before: x264's default keyframe interval (one keyframe) and one `ids` stack."""
+    new = [ClipDataset(fresh, "train", frames=8, window=w, seed=1) for w in ("spread", "contiguous")]
+    before = [[d[i] for i in range(len(d))] for d in new]
+    for folder in sorted((fresh / "clips").iterdir()):
+        rec = read_clip(folder)
+        rgb, ids = read_video(rec.video_path), rec.load_instances()
+        write_video(rec.video_path, rgb, rec.shot.fps, gop=250)
+        np.savez_compressed(rec.instances_path, ids=ids)
+        with zipfile.ZipFile(rec.instances_path) as z:
+            assert z.namelist() == ["ids.npy"]
+    for d, items in zip(new, before, strict=True):
+        for i, was in enumerate(items):
+            item = d[i]
+            assert item["frame_index"].tolist() == was["frame_index"].tolist()
+            np.testing.assert_array_equal(item["masks"].numpy(), was["masks"].numpy())
+            assert_item_is(item, *previous_item_arrays(fresh, item["clip_id"], item["frame_index"].numpy()))
+
+
+def test_contiguous_windows_with_dataloader_workers(packaged: Path) -> None:
+    ds = ClipDataset(packaged, "train", frames=8, window="contiguous", seed=2, size=(24, 32))
+    batches = list(torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2, shuffle=False))
+    for b, first in zip(batches, range(0, len(ds), 2), strict=True):
+        for j in range(2):
+            item = ds[first + j]
+            assert b["clip_id"][j] == item["clip_id"]
+            torch.testing.assert_close(b["frame_index"][j], item["frame_index"])
+            torch.testing.assert_close(b["video"][j], item["video"], rtol=0, atol=0)
+            torch.testing.assert_close(b["masks"][j], item["masks"], rtol=0, atol=0)
+
+
+def test_bad_window_arguments_are_user_errors(packaged: Path) -> None:
+    with pytest.raises(UserError, match="window must be one of spread, contiguous; got 'random'"):
+        ClipDataset(packaged, window="random")
+    with pytest.raises(UserError, match=r"start=23 but a 8-frame window of a 30-frame clip starts at 0\.\.22"):
+        ClipDataset(packaged, frames=8, window="contiguous", start=23)
+    with pytest.raises(UserError, match="start must be a whole number >= 0"):
+        ClipDataset(packaged, frames=8, window="contiguous", start=-1)
+    with pytest.raises(UserError, match="seed must be a whole number >= 0"):
+        ClipDataset(packaged, frames=8, window="contiguous", seed=1.5)
+    with pytest.raises(UserError, match="start applies to window='contiguous' only"):
+        ClipDataset(packaged, frames=8, start=2)
+    with pytest.raises(UserError, match="start needs frames"):
+        ClipDataset(packaged, window="contiguous", start=2)
+
+
+def test_window_indices() -> None:
+    np.testing.assert_array_equal(window_indices(30, 4, 26), [26, 27, 28, 29])
+    np.testing.assert_array_equal(window_indices(5, None, 0), np.arange(5))
+    with pytest.raises(ValueError, match=r"allowed: 0\.\.26"):
+        window_indices(30, 4, 27)

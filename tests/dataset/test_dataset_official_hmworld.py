@@ -19,6 +19,7 @@ from hmworld.dataset.official_hmworld.layout import mask_rgb, stream_layouts
 from hmworld.dataset.resize import cover_labels
 from hmworld.dataset.tables import read_all
 from hmworld.dataset.validate import validate
+from hmworld.depth import read_depth
 from hmworld.errors import UserError
 from hmworld.geometry import (
     format_ue_rowvec_string,
@@ -90,7 +91,8 @@ def test_export_default_layout_is_what_the_official_tools_read(packaged: Path, t
     assert (report.samples, report.written) == (1, 1)
     sample = out / "sample1"
     assert sorted(p.name for p in sample.iterdir()) == sorted(
-        ["cond.mp4", "tgt.mp4", "cond_mask.mp4", "tgt_mask.mp4", "camera.json", "character.json", "check.json"])
+        ["cond.mp4", "tgt.mp4", "cond_mask.mp4", "tgt_mask.mp4", "cond_depth.npz", "tgt_depth.npz", "camera.json",
+         "character.json", "check.json"])
     for name in ("cond.mp4", "tgt.mp4", "cond_mask.mp4", "tgt_mask.mp4"):
         info = video_info(sample / name)
         assert (info.frames, info.width, info.height, info.fps, info.pix_fmt) == (77, 832, 480, 15, "yuv420p")
@@ -111,6 +113,12 @@ def test_export_default_layout_is_what_the_official_tools_read(packaged: Path, t
     if inner.any():
         assert red[inner].mean() > 0.9
     assert red[~inner].mean() < 0.01
+    # depth beside the masks: cropped and resized as they are (the nearest pixel), padded as the streams
+    depth = cover_labels(rec.load_depth(), (480, 832))
+    for name, want in zip(("cond_depth.npz", "tgt_depth.npz"), split_streams(depth), strict=True):
+        got = read_depth(sample / name)
+        assert got.dtype == np.float32 and got.shape == (77, 480, 832)
+        np.testing.assert_array_equal(got, want)
     chars = json.loads((sample / "character.json").read_text())
     assert [c["id"] for c in chars["characters"]] == list(rec.shot.subjects)
     # UE centimetres, left-handed: y flips, metres → cm
@@ -185,6 +193,8 @@ def test_round_trip_ours_hmworld_ours(packaged: Path, tmp_path: Path) -> None:
         np.testing.assert_allclose(sb.shot.subject_pos, sa.shot.subject_pos, atol=1e-12)
         np.testing.assert_allclose(sb.shot.subject_heading, sa.shot.subject_heading, atol=1e-12)
         assert psnr(read_video(sb.video_path), read_video(sa.video_path)) > 30
+        np.testing.assert_array_equal(sb.load_depth(), sa.load_depth())  # same size: depth comes back exact
+        assert rb["depth_sha256"] is not None
         ia, ib = sa.load_instances(), sb.load_instances()
         for k in range(1, sa.shot.n_subjects + 1):
             union = ((ia == k) | (ib == k)).sum()

@@ -86,7 +86,7 @@ def test_info_json_is_a_typed_record_written_back_byte_for_byte(fresh: Path) -> 
     assert info.split_rule.test_scenes == ("village_square",)
     assert info.features["camera_c2w"].shape == "[T,4,4]" and info.features["camera_c2w"].unit
     assert [fresh / p for s in ("train", "test") for p in info.shard_paths(s)] == shard_paths(fresh)
-    assert info.clips == "clips/<clip_id>/{rgb.mp4, instances.npz, clip.json, events.json, caption.json}"
+    assert info.clips == "clips/<clip_id>/{rgb.mp4, instances.npz, depth.npz, clip.json, events.json, caption.json}"
     assert json.dumps(DatasetInfo.from_dict(json.loads(path.read_text())).to_dict(), indent=1) + "\n" == path.read_text()
     with pytest.raises(ValueError, match="splits"):
         DatasetInfo.from_dict({**info.to_dict(), "files": {**info.to_dict()["files"], "tables": {"train": []}}})

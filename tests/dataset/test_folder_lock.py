@@ -101,7 +101,13 @@ def test_two_renders_into_one_folder_render_each_clip_once(tmp_path):
     while read_holder(out) is None and first.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     assert read_holder(out) is not None, "the first render never took the lock"
-    second = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    # Freeze the first render while the second tries: it holds the lock by construction,
+    # however fast it would otherwise finish (no race with the second's start-up time).
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        second = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
     assert second.returncode == 2 and f"in use by render (pid {first.pid} " in second.stderr, second.stderr
     out_text, err_text = first.communicate(timeout=300)
     assert first.returncode == 0, err_text

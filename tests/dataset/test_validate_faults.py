@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from dataset_support import RULE, paint
 
-from hmworld.clip import list_clip_dirs, read_clip
+from hmworld.clip import list_clip_dirs, read_clip, read_instances
 from hmworld.dataset import package, update_columns
 from hmworld.dataset.checks import probe_video
 from hmworld.dataset.schema import DIGEST_COLUMNS, HF_METADATA_KEY
@@ -117,9 +117,8 @@ def test_a_damaged_caption_json(fresh):
 def test_an_empty_id_mask_where_visible_pixels_are_counted(fresh):
     clip = next(p for p in list_clip_dirs(fresh) if json.loads((p / "clip.json").read_text())["shot"]["subjects"]
                 and np.array(json.loads((p / "clip.json").read_text())["measured"]["visible_pixels"]).max() > 0)
-    with np.load(clip / "instances.npz") as z:
-        ids = z["ids"]
-    np.savez_compressed(clip / "instances.npz", ids=np.zeros_like(ids))
+    ids = read_instances(clip / "instances.npz")
+    np.savez_compressed(clip / "instances.npz", ids=np.zeros_like(ids))  # the layout written before, read too
     quick = _problems(fresh, clip.name)  # counting packets does not open the masks; their digest tells
     assert "instances.npz: not the file that was packaged" in quick and "id mask" not in quick
     text = _problems(fresh, clip.name, quick=False)
@@ -144,7 +143,8 @@ def _digests(root: Path, clip_id: str) -> dict[str, str]:
 def test_the_packaged_rows_record_the_sha256_of_each_clips_files(fresh):
     for clip in list_clip_dirs(fresh):
         assert _digests(fresh, clip.name) == {
-            "video_sha256": _sha256(clip / "rgb.mp4"), "instances_sha256": _sha256(clip / "instances.npz")}
+            "video_sha256": _sha256(clip / "rgb.mp4"), "instances_sha256": _sha256(clip / "instances.npz"),
+            "depth_sha256": _sha256(clip / "depth.npz")}
     assert validate(fresh).ok and validate(fresh, quick=True).ok
 
 
@@ -180,7 +180,7 @@ def test_repackaging_after_a_legit_rerender_updates_the_digest(fresh):
     assert now != before["video_sha256"]
     assert "not the file that was packaged" in _problems(fresh, clip.name)
     package(fresh, RULE, shard_rows=2)
-    assert _digests(fresh, clip.name) == {"video_sha256": now, "instances_sha256": before["instances_sha256"]}
+    assert _digests(fresh, clip.name) == before | {"video_sha256": now}
     assert validate(fresh).ok
 
 

@@ -9,7 +9,15 @@ import numba
 import numpy as np
 import pytest
 
-from hmworld.clip import CLIP_JSON, INSTANCES_FILE, VIDEO_FILE, Measured, is_complete, read_clip
+from hmworld.clip import (
+    CLIP_JSON,
+    DEPTH_FILE,
+    INSTANCES_FILE,
+    VIDEO_FILE,
+    Measured,
+    is_complete,
+    read_clip,
+)
 from hmworld.errors import UserError
 from hmworld.geometry import project
 from hmworld.render import Backend, backend_names, get_backend
@@ -32,7 +40,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 def test_clip_folder_holds_video_ids_and_measurements_that_agree(clip: Path) -> None:
-    assert is_complete(clip) and {p.name for p in clip.iterdir()} == {VIDEO_FILE, INSTANCES_FILE, CLIP_JSON}
+    assert is_complete(clip) and {p.name for p in clip.iterdir()} == {VIDEO_FILE, INSTANCES_FILE, DEPTH_FILE, CLIP_JSON}
     rec = read_clip(clip)
     shot = rec.shot
     ids = rec.load_instances()
@@ -80,7 +88,7 @@ def test_the_video_shows_the_rendered_subjects(clip: Path) -> None:
 def test_same_shot_renders_to_identical_files(tmp_path: Path, clip: Path) -> None:
     again = tmp_path / "again"
     reference_backend().render_clip(reference_shot(frames=16, width=160, height=120), again)
-    for name in (VIDEO_FILE, INSTANCES_FILE):
+    for name in (VIDEO_FILE, INSTANCES_FILE, DEPTH_FILE):
         assert (again / name).read_bytes() == (clip / name).read_bytes(), name
 
 
@@ -95,7 +103,7 @@ def test_a_render_that_fails_midway_leaves_no_complete_looking_clip(tmp_path: Pa
     with pytest.raises(RuntimeError, match="pose failed"):
         backend.render_clip(reference_shot(frames=10, width=64, height=48), out)
     assert not is_complete(out)
-    assert not (out / VIDEO_FILE).exists() and not (out / INSTANCES_FILE).exists()
+    assert not any((out / n).exists() for n in (VIDEO_FILE, INSTANCES_FILE, DEPTH_FILE))
 
 
 def test_finish_clip_refuses_results_that_do_not_fit_the_shot(tmp_path: Path) -> None:

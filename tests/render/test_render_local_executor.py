@@ -12,7 +12,7 @@ from fault_support import fault_env, folder_bytes, render_args, run, starts
 from hmworld.clip import is_complete, list_clip_dirs
 from hmworld.render.runner import select_rows
 
-CLIPS = tuple(r["clip_id"] for r in select_rows(scene="park", clips=3, frames=6, size=(64, 48)))
+CLIPS = tuple(r.clip_id for r in select_rows(scene="park", clips=3, frames=6, size=(64, 48)))
 
 
 def test_a_worker_killed_mid_clip_is_replaced_and_its_clip_retried(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hmworld.clip import read_instances
 from hmworld.dataset.tables import read_all
 from tests.report.browser_support import (
     PageLog,
@@ -85,7 +86,7 @@ def test_clip_page_loads_clean_and_the_mask_switch_changes_the_overlay(page, rep
     pg, log = page
     cid, clip = _first_clip(report)
     _open(pg, report / "clips" / cid / "index.html")
-    _check_plots(pg, "img.plot", 3)  # map, timeline, contact sheet
+    _check_plots(pg, "img.plot", 4)  # map, timeline, contact sheet, depth sheet
     video = pg.locator("video")
     pg.wait_for_function("document.querySelector('video').readyState >= 2", timeout=15000)
     assert video.evaluate("v => v.error === null && v.videoWidth > 0")
@@ -100,8 +101,7 @@ def test_clip_page_loads_clean_and_the_mask_switch_changes_the_overlay(page, rep
     on = screenshot_array(player.screenshot())
     changed = np.abs(on - off).max(axis=-1) > 30
     ds = Path(json.loads((report / "report.json").read_text())["dataset"])
-    with np.load(ds / "clips" / cid / "instances.npz") as z:
-        masked = int((z["ids"][t] > 0).sum())
+    masked = int((read_instances(ds / "clips" / cid / "instances.npz", [t]) > 0).sum())
     # the overlay covers the subjects' pixels (the player shows the video at its own size)
     assert masked > 0 and changed.sum() >= 0.6 * masked, (changed.sum(), masked)
     save_artifact("clip.png", pg.screenshot(full_page=True))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hmworld.clip import read_instances
 from hmworld.dataset.tables import read_all
 from hmworld.errors import UserError
 from hmworld.report import build_report, parse_clips
@@ -69,8 +70,7 @@ def test_clip_without_events_json_says_its_states_were_computed(report: Path, da
 
 def test_mask_strip_holds_each_frame_at_its_tile(dataset: Path, report: Path) -> None:
     cid = _clip_ids(dataset)[0]
-    with np.load(dataset / "clips" / cid / "instances.npz") as z:
-        ids = z["ids"]
+    ids = read_instances(dataset / "clips" / cid / "instances.npz")
     t, h, w = ids.shape
     grid, stride = mask_grid(t, w, h)
     strip = np.asarray(Image.open(report / "clips" / cid / "mask-s1.png"))
@@ -174,7 +174,8 @@ def test_a_missing_or_damaged_clip_is_one_line_and_leaves_no_half_report(dataset
     r = hm("report", ds, "--out", tmp_path / "out")
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert r.stderr.startswith(f"error: clip {ids[1]}: cannot make its page")
-    shutil.rmtree(ds / "clips" / ids[0])
+    shutil.copyfile(dataset / "clips" / ids[1] / "instances.npz", ds / "clips" / ids[1] / "instances.npz")
+    shutil.rmtree(ds / "clips" / ids[0])  # now the only damage: which worker fails first is no race
     r = hm("report", ds, "--out", tmp_path / "out", "--workers", "2")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and ids[0] in r.stderr
     assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["ds"]

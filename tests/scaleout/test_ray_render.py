@@ -18,7 +18,7 @@ from ue5.support import fake_editor_executable, full_asset_map_toml, project_fil
 from hmworld.clip import is_complete, list_clip_dirs
 from hmworld.render.runner import select_rows
 
-CLIPS = tuple(r["clip_id"] for r in select_rows(scene="park", clips=3, frames=6, size=(64, 48)))
+CLIPS = tuple(r.clip_id for r in select_rows(scene="park", clips=3, frames=6, size=(64, 48)))
 
 
 def ray_args(cluster, out, clips=3, *extra):

@@ -2,8 +2,9 @@
 
 Each clip becomes sample<i>/ (written whole or not at all): two 77-frame
 streams (half the clip each, padded as the official files are), red-on-black
-masks, the stream-form camera.json the HyDRA release's reader takes, and our
-character.json / check.json. The release has no training data loader (it
+masks, depth beside them when the clip has depth (cond_depth.npz /
+tgt_depth.npz, cropped and resized as the masks are), the stream-form
+camera.json the HyDRA release's reader takes, and our character.json / check.json. The release has no training data loader (it
 trains from pre-encoded tensors); what reads these folders is HM-World tooling
 such as its mask evaluator, and `hmworld import-hmworld`. `export_examples`
 writes the flat layout the release's `infer_hydra.py --examples_dir` reads.
@@ -32,6 +33,7 @@ from hmworld.dataset.official_hmworld.layout import (
     CAPTION_TXT,
     CHARACTER_JSON,
     CHECK_JSON,
+    COND_DEPTH_NPZ,
     COND_MASK_MP4,
     COND_MP4,
     DEFAULT_FPS,
@@ -39,6 +41,7 @@ from hmworld.dataset.official_hmworld.layout import (
     DEFAULT_WIDTH,
     SAMPLE_PREFIX,
     SAMPLE_RE,
+    TGT_DEPTH_NPZ,
     TGT_MASK_MP4,
     TGT_MP4,
     camera_streams_json,
@@ -51,13 +54,14 @@ from hmworld.dataset.official_hmworld.layout import (
 from hmworld.dataset.resize import cover_crop, cover_labels, cover_rgb
 from hmworld.dataset.splits import SPLITS
 from hmworld.dataset.tables import check_split, read_all
+from hmworld.depth import write_depth
 from hmworld.errors import DamagedClip, UserError
 from hmworld.events import read_events
 from hmworld.geometry import HYDRA_STREAM_LEN, hfov_deg_from_K, split_streams
 from hmworld.video import read_video, write_video
 
 MASK_CRF = 10  # masks keep crisp edges and exact red levels
-EXPORT_VERSION = 2  # 2: stream-form camera.json
+EXPORT_VERSION = 3  # 2: stream-form camera.json; 3: depth beside the masks
 COLUMNS = ("clip_id", "split", "caption", "captioner", "subject_kinds", "events", "pairs", "states", "passed")
 
 
@@ -112,7 +116,8 @@ def _read_media(root: Path, row: dict) -> tuple[ClipRecord, np.ndarray, np.ndarr
 
 
 def export_sample(root: Path, row: dict, out: Path, width: int, height: int) -> None:
-    """Write one clip as an HM-World sample folder, atomically; DamagedClip when its files cannot be read."""
+    """Write one clip as an HM-World sample folder, atomically; DamagedClip when its files cannot be read
+    (a damaged depth.npz included)."""
     record, video, labels = _read_media(root, row)
     shot = record.shot
     rgb = cover_rgb(video, (height, width))
@@ -151,6 +156,10 @@ def export_sample(root: Path, row: dict, out: Path, width: int, height: int) -> 
             write_video(tmp / name, frames, shot.fps)
         for name, frames in zip((COND_MASK_MP4, TGT_MASK_MP4), split_streams(mask_rgb(ids)), strict=True):
             write_video(tmp / name, frames, shot.fps, crf=MASK_CRF)
+        if record.has_depth:  # cropped and resized as the masks: the nearest pixel, never a blend
+            depth = cover_labels(record.load_depth(), (height, width))
+            for name, frames in zip((COND_DEPTH_NPZ, TGT_DEPTH_NPZ), split_streams(depth), strict=True):
+                write_depth(tmp / name, frames)
         write_json(tmp / CAMERA_JSON, camera_streams_json(shot.c2w), indent=None)
         write_json(tmp / CHARACTER_JSON, character_json(
             list(shot.subjects), list(row["subject_kinds"]), list(shot.paths), list(shot.gaits), shot.subject_size,

@@ -3,6 +3,7 @@
 Two layouts are read:
 - dataset: SRC/sample<i>/{cond.mp4, tgt.mp4, cond_mask.mp4, tgt_mask.mp4, camera.json,
   character.json, check.json} + SRC/caption.txt (sample<i> has line i, gaps in the numbering or not);
+  our cond_depth.npz / tgt_depth.npz, when both are there, become the clip's depth.npz;
 - examples (the HyDRA release's examples/): SRC/<i>.mp4 (context stream only) + SRC/cam<i>.json
   (stream form) + SRC/caption.txt (line i); each becomes a 75-frame context-only clip whose
   target-stream poses ride along in shot.extra, so its HyDRA camera tensors stay exact.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ from hmworld.dataset.official_hmworld.layout import (
     CAPTION_TXT,
     CHARACTER_JSON,
     CHECK_JSON,
+    COND_DEPTH_NPZ,
     COND_MASK_MP4,
     COND_MP4,
     EXAMPLE_RE,
@@ -38,6 +41,7 @@ from hmworld.dataset.official_hmworld.layout import (
     MASK_LEVELS,
     OFFICIAL_LAYOUT,
     SAMPLE_RE,
+    TGT_DEPTH_NPZ,
     TGT_MASK_MP4,
     TGT_MP4,
     StreamLayout,
@@ -49,6 +53,7 @@ from hmworld.dataset.official_hmworld.layout import (
 )
 from hmworld.dataset.rows import TARGET_C2W_KEY
 from hmworld.dataset.writer import Problem
+from hmworld.depth import read_depth
 from hmworld.errors import UserError
 from hmworld.events import ClipEvents, Event, EventParams, Pair, write_events
 from hmworld.geometry import intrinsics
@@ -126,7 +131,7 @@ def _unknown_subjects(n: int, t: int) -> _Subjects:
 
 def _write_clip(
     out_root: Path, shot: Shot, rgb: np.ndarray, ids: np.ndarray, measured: Measured, caption: str,
-    captioner: str, events: ClipEvents | None, source: str,
+    captioner: str, events: ClipEvents | None, source: str, depth: np.ndarray | None = None,
 ) -> None:
     folder = clip_dir(out_root, shot.clip_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -135,7 +140,7 @@ def _write_clip(
         write_caption(folder, Caption(caption, captioner or "hmworld-import"))
     if events is not None:
         write_events(folder, events)
-    finish_clip(folder, shot, ids, measured, {**BACKEND, "source": source}, {})  # clip.json last
+    finish_clip(folder, shot, ids, measured, {**BACKEND, "source": source}, {}, depth)  # clip.json last
 
 
 def _events_from_check(check: dict[str, Any], clip_id: str, n: int, t: int, fps: int, scene: str,
@@ -184,6 +189,15 @@ def import_sample(sample: Path, caption: str, out_root: Path, hfov_deg: float) -
     masks = np.concatenate([layouts[0].unpad(mc), layouts[1].unpad(mt)])
     if masks.shape[:3] != (t, h, w):
         raise ValueError(f"{sample}: masks are {list(masks.shape[:3])}, the videos {[t, h, w]}")
+    depth = None
+    if (sample / COND_DEPTH_NPZ).is_file() and (sample / TGT_DEPTH_NPZ).is_file():
+        try:
+            depth = np.concatenate([layouts[0].unpad(read_depth(sample / COND_DEPTH_NPZ)),
+                                    layouts[1].unpad(read_depth(sample / TGT_DEPTH_NPZ))])
+        except zipfile.BadZipFile as e:  # the caller reports ValueErrors per sample
+            raise ValueError(f"{sample}: depth cannot be read ({e})") from None
+        if depth.shape != (t, h, w):
+            raise ValueError(f"{sample}: depth is {list(depth.shape)}, the videos {[t, h, w]}")
     chars = read_character_json(_read_json(sample / CHARACTER_JSON), t) if ours else None
     if chars is not None:
         subj = _Subjects(
@@ -221,7 +235,7 @@ def import_sample(sample: Path, caption: str, out_root: Path, hfov_deg: float) -
     captioner = str(check.get("captioner") or "hmworld-import") if ours else "hmworld-import"
     if not caption and ours:
         caption = str(check.get("caption", ""))
-    _write_clip(out_root, shot, rgb, ids, measured, caption, captioner, events, str(sample))
+    _write_clip(out_root, shot, rgb, ids, measured, caption, captioner, events, str(sample), depth)
     return clip_id
 
 

@@ -3,6 +3,8 @@
     OUT/caption.txt                      line i (1-based) is the caption of sample i
     OUT/sample<i>/cond.mp4, tgt.mp4      context / target streams, 77 frames each (75 + padding)
     OUT/sample<i>/cond_mask.mp4, tgt_mask.mp4   subjects red on black
+    OUT/sample<i>/cond_depth.npz, tgt_depth.npz depth of the streams (ours; only for clips with depth): float16
+                                         metres along the optical axis, one member per frame (hmworld.depth)
     OUT/sample<i>/camera.json            UE camera-to-world, stream form {"cond_cam": {"0".."76"}, "tgt_cam": …},
                                          4×4 numbers padded as the videos (what the release's infer_hydra.py reads)
     OUT/sample<i>/character.json         subjects and their per-frame poses, UE units (our fields)
@@ -38,6 +40,7 @@ from hmworld.geometry import (
 
 COND_MP4, TGT_MP4 = "cond.mp4", "tgt.mp4"
 COND_MASK_MP4, TGT_MASK_MP4 = "cond_mask.mp4", "tgt_mask.mp4"
+COND_DEPTH_NPZ, TGT_DEPTH_NPZ = "cond_depth.npz", "tgt_depth.npz"
 CAMERA_JSON, CHARACTER_JSON, CHECK_JSON = "camera.json", "character.json", "check.json"
 CAPTION_TXT = "caption.txt"
 SAMPLE_PREFIX = "sample"

@@ -3,7 +3,8 @@
 The static scene is built and packed once per clip; each frame adds the
 subjects posed by the shot (never motion of our own); frames are cast a batch
 at a time, one per thread, and streamed to the H.264 encoder while ids and
-pixel counts collect.
+pixel counts collect. Depth (each pixel centre's camera-space z, the kernels'
+primary sample) is kept as float16 metres (hmworld.depth) and written as depth.npz.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numba
 import numpy as np
 
 from hmworld.clip import VIDEO_FILE, ClipRecord, Measured
+from hmworld.depth import DEPTH_DTYPE, encode_depth
 from hmworld.render import register_backend
 from hmworld.render.base import ShotResult, backend_info, finish_clip, render_each
 from hmworld.render.builtin import kernels as kn
@@ -33,6 +35,8 @@ from hmworld.render.builtin.raycast import (
     pack,
     prepare_frames,
 )
+from hmworld.render.builtin.scenes import build_scene
+from hmworld.render.builtin.subjects import pose_subjects
 from hmworld.shot import Shot
 from hmworld.video import DEFAULT_CRF, open_video
 
@@ -159,9 +163,6 @@ class BuiltinBackend:
         return render_each(self, items)
 
     def render_clip(self, shot: Shot, out_dir: Path) -> ClipRecord:
-        if self._scene_fn is None or self._pose_fn is None:
-            from hmworld.render.builtin.scenes import build_scene
-            from hmworld.render.builtin.subjects import pose_subjects
         scene_fn = self._scene_fn or build_scene
         pose_fn = self._pose_fn or pose_subjects
 
@@ -170,6 +171,7 @@ class BuiltinBackend:
         built = scene_fn(shot.scene, int(shot.extra.get("scene_seed", 0)))
         n, frames = shot.n_subjects, shot.frames
         ids = np.empty((frames, shot.height, shot.width), np.uint8)
+        depth = np.empty((frames, shot.height, shot.width), DEPTH_DTYPE)  # half the memory of float32
         visible = np.zeros((n, frames), np.int64)
         silhouette = np.zeros((n, frames), np.int64)
         stats: dict[str, Any] = {}
@@ -180,6 +182,7 @@ class BuiltinBackend:
             ):
                 video.write(frame.rgb)
                 ids[t] = frame.ids
+                depth[t] = encode_depth(frame.depth)  # the nearest half float; inf (sky) stays inf
                 visible[:, t] = frame.visible_pixels(n)
                 silhouette[:, t] = frame.silhouette_pixels(n)
         stats["total_s"] = round(time.perf_counter() - start, 4)
@@ -192,4 +195,4 @@ class BuiltinBackend:
             shadows=self.options.shadows,
             crf=self.crf,
         )
-        return finish_clip(out_dir, shot, ids, Measured(visible, silhouette), info, stats)
+        return finish_clip(out_dir, shot, ids, Measured(visible, silhouette), info, stats, depth)

@@ -1,6 +1,6 @@
 """Executors decide only *where* clips render: local processes or a Ray cluster.
 
-Both take work units (a tuple of plan rows, `batch_size` of them, see
+Both take work units (lists of `PlanRow`, `batch_size` of them, see
 `runner.py`) and yield one `ShotResult` per clip as clips finish; the clip
 folder contract (hmworld.clip) stays the single truth of what is done.
 """

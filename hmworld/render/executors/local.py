@@ -22,22 +22,22 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from hmworld.errors import UserError
+from hmworld.plan_row import PlanRow
 from hmworld.render.base import ShotResult
 from hmworld.render.executors.unit import RenderJob, render_unit, set_threads
 
-Row = Mapping[str, Any]
 ATTEMPTS = 2  # a clip whose worker dies is tried once more, then logged as failed
 _PR_SET_PDEATHSIG = 1
 _WATCHDOG_S = 1.0
 
 
-def run_local(units: Sequence[Sequence[Row]], job: RenderJob, workers: int = 1) -> Iterator[ShotResult]:
+def run_local(units: Sequence[Sequence[PlanRow]], job: RenderJob, workers: int = 1) -> Iterator[ShotResult]:
     """Render `units` with `workers` processes (1: in this process), one ShotResult per clip as it ends."""
     if workers <= 1 or len(units) <= 1:
         backend = job.make_backend()
@@ -94,7 +94,7 @@ def _worker_main(conn: Connection, job: RenderJob, threads: int, parent: int) ->
 class _Worker:
     proc: Any  # multiprocessing.Process (spawn context)
     conn: Connection
-    rows: list[Row] = field(default_factory=list)  # the unit in flight: its clips not yet reported
+    rows: list[PlanRow] = field(default_factory=list)  # the unit in flight: its clips not yet reported
 
     @property
     def busy(self) -> bool:
@@ -127,8 +127,8 @@ class _Supervisor:
         child_conn.close()
         return _Worker(proc, parent_conn)
 
-    def run(self, units: Sequence[Sequence[Row]]) -> Iterator[ShotResult]:
-        queue: deque[list[Row]] = deque(list(u) for u in units)
+    def run(self, units: Sequence[Sequence[PlanRow]]) -> Iterator[ShotResult]:
+        queue: deque[list[PlanRow]] = deque(list(u) for u in units)
         try:
             self.workers = [self._spawn() for _ in range(self.n)]
             while queue or any(w.busy for w in self.workers):
@@ -152,13 +152,13 @@ class _Supervisor:
         finally:
             self._stop()
 
-    def _collect(self, w: _Worker, queue: deque[list[Row]]) -> Iterator[ShotResult]:
+    def _collect(self, w: _Worker, queue: deque[list[PlanRow]]) -> Iterator[ShotResult]:
         """Read what a worker sent; if it died, retry or fail its clip and put a fresh worker in its place."""
         try:
             while w.conn.poll():
                 kind, payload = w.conn.recv()
                 if kind == "shot":
-                    w.rows = [r for r in w.rows if str(r["clip_id"]) != payload.clip_id]
+                    w.rows = [r for r in w.rows if r.clip_id != payload.clip_id]
                     yield payload
                 elif kind == "user":
                     raise UserError(payload)
@@ -172,7 +172,7 @@ class _Supervisor:
         note = _death_note(w.proc.exitcode)
         if w.rows:
             first, rest = w.rows[0], w.rows[1:]
-            cid = str(first["clip_id"])
+            cid = first.clip_id
             self.attempts[cid] = self.attempts.get(cid, 0) + 1
             if self.attempts[cid] >= ATTEMPTS:
                 yield ShotResult(cid, 0, 0.0, f"RuntimeError: the worker process rendering this clip {note}, "

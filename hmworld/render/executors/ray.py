@@ -23,18 +23,18 @@ of what is done, so a re-run after any crash renders only what is missing.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ray
 from ray.exceptions import RayActorError, RayError, RayTaskError
 
 from hmworld.errors import UserError
+from hmworld.plan_row import PlanRow
 from hmworld.ray_cluster import RaySettings, connect
 from hmworld.render.base import Backend, ShotResult
 from hmworld.render.executors.unit import RenderJob, render_unit, set_threads
 
-Row = Mapping[str, Any]
 SESSION_ATTEMPTS = 2  # a unit's shots get one fresh session after the first one broke
 
 
@@ -45,8 +45,8 @@ def unwrap(error: RayError) -> None:
         raise UserError(str(cause)) from None
 
 
-def failed(rows: Sequence[Row], why: str) -> list[ShotResult]:
-    return [ShotResult(str(r["clip_id"]), 0, 0.0, f"{why}\n") for r in rows]
+def failed(rows: Sequence[PlanRow], why: str) -> list[ShotResult]:
+    return [ShotResult(r.clip_id, 0, 0.0, f"{why}\n") for r in rows]
 
 
 # --------------------------------------------------------------------------- builtin: one task per clip
@@ -54,7 +54,7 @@ def failed(rows: Sequence[Row], why: str) -> list[ShotResult]:
 _CACHE: list[tuple[RenderJob, Backend]] = []  # the last job's backend, kept by the worker process
 
 
-def _render_task(job: RenderJob, rows: Sequence[Row], threads: int) -> list[ShotResult]:
+def _render_task(job: RenderJob, rows: Sequence[PlanRow], threads: int) -> list[ShotResult]:
     """One unit as a Ray task; the backend is made once per worker process and kept."""
     set_threads(threads)
     if not _CACHE or _CACHE[0][0] != job:
@@ -62,13 +62,13 @@ def _render_task(job: RenderJob, rows: Sequence[Row], threads: int) -> list[Shot
     return list(render_unit(_CACHE[0][1], rows, job.out))
 
 
-def _run_tasks(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySettings) -> Iterator[ShotResult]:
+def _run_tasks(units: Sequence[Sequence[PlanRow]], job: RenderJob, settings: RaySettings) -> Iterator[ShotResult]:
     task = ray.remote(_render_task).options(num_cpus=settings.cpus_per_clip, max_retries=settings.max_retries,
                                             retry_exceptions=False)
     threads = max(1, math.floor(settings.cpus_per_clip))
     window = max(4, 2 * int(ray.cluster_resources().get("CPU", 1) / settings.cpus_per_clip))
     todo = list(units)[::-1]
-    inflight: dict[Any, Sequence[Row]] = {}
+    inflight: dict[Any, Sequence[PlanRow]] = {}
     while todo or inflight:
         while todo and len(inflight) < window:  # bounded: a 59K-clip plan is not 59K pending objects
             rows = todo.pop()
@@ -109,7 +109,7 @@ class RenderSession:
         self.backend = self.job.make_backend()
         self.sessions += 1
 
-    def render(self, rows: Sequence[Row]) -> list[ShotResult]:
+    def render(self, rows: Sequence[PlanRow]) -> list[ShotResult]:
         """Render the unit; shots a broken session did not finish get one fresh session."""
         done: dict[str, ShotResult] = {}
         last: dict[str, ShotResult] = {}
@@ -124,18 +124,18 @@ class RenderSession:
                 raise
             except Exception as e:  # the session itself broke mid-batch
                 for r in todo:
-                    last.setdefault(str(r["clip_id"]), failed([r], f"{type(e).__name__}: {e}")[0])
-            todo = [r for r in todo if str(r["clip_id"]) not in done]
+                    last.setdefault(r.clip_id, failed([r], f"{type(e).__name__}: {e}")[0])
+            todo = [r for r in todo if r.clip_id not in done]
             if not todo:
                 break
-        return [done.get(str(r["clip_id"])) or last[str(r["clip_id"])] for r in rows]
+        return [done.get(r.clip_id) or last[r.clip_id] for r in rows]
 
     def restarts(self) -> int:
         """How many fresh sessions this actor has made (for tests and logs)."""
         return self.sessions - 1
 
 
-def _run_actors(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySettings) -> Iterator[ShotResult]:
+def _run_actors(units: Sequence[Sequence[PlanRow]], job: RenderJob, settings: RaySettings) -> Iterator[ShotResult]:
     gpus = ray.cluster_resources().get("GPU", 0)
     size = settings.actors or (int(gpus // settings.gpus_per_actor) if settings.gpus_per_actor else 1)
     if size < 1:
@@ -147,7 +147,7 @@ def _run_actors(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySet
     threads = max(1, math.floor(settings.cpus_per_clip))
     idle = [actor_cls.remote(job, threads) for _ in range(size)]
     todo = list(units)[::-1]
-    inflight: dict[Any, tuple[Any, Sequence[Row]]] = {}
+    inflight: dict[Any, tuple[Any, Sequence[PlanRow]]] = {}
     try:
         while todo or inflight:
             while todo and idle:
@@ -171,7 +171,7 @@ def _run_actors(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySet
             ray.kill(actor)
 
 
-def run_ray(units: Sequence[Sequence[Row]], job: RenderJob, settings: RaySettings,
+def run_ray(units: Sequence[Sequence[PlanRow]], job: RenderJob, settings: RaySettings,
             session: bool = False) -> Iterator[ShotResult]:
     """Render `units` on Ray, a ShotResult per clip: tasks, or a pool of actors for a `session` backend."""
     connect(settings.address)

@@ -1,4 +1,4 @@
-"""One unit of render work, wherever it runs: plan rows in, one ShotResult per clip out.
+"""One unit of render work, wherever it runs: plan rows (PlanRow) in, one ShotResult per clip out.
 
 Shared by every executor so that a clip is prepared the same way in a local
 worker process, a Ray task and a Ray actor: a folder left half-written by a
@@ -20,6 +20,7 @@ from typing import Any
 from hmworld.clip import clip_dir, is_complete
 from hmworld.errors import UserError
 from hmworld.plan import materialise
+from hmworld.plan_row import PlanRow
 from hmworld.render import get_backend
 from hmworld.render.base import Backend, ShotResult
 from hmworld.shot import Shot
@@ -41,12 +42,12 @@ def set_threads(threads: int | None) -> None:
     """Give this process's numba kernels `threads` cores (None: leave numba's default)."""
     if threads is None:
         return
-    import numba
+    import numba  # lazy: ~1 s to import, needed only by backends with numba kernels (builtin), not by ue5 or a driver
 
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
-def render_unit(backend: Backend, rows: Sequence[Mapping[str, Any]], out: str | Path) -> Iterator[ShotResult]:
+def render_unit(backend: Backend, rows: Sequence[PlanRow], out: str | Path) -> Iterator[ShotResult]:
     """Render a unit's rows into OUT/clips/<clip_id>/, yielding a ShotResult as each clip finishes.
 
     A row that cannot even become a shot is that clip's failure; a UserError propagates.
@@ -55,11 +56,11 @@ def render_unit(backend: Backend, rows: Sequence[Mapping[str, Any]], out: str | 
     for row in rows:
         start = time.perf_counter()
         try:
-            shot = materialise(dict(row))
+            shot = materialise(row)
         except UserError:
             raise
         except Exception:
-            yield ShotResult(str(row["clip_id"]), 0, time.perf_counter() - start, traceback.format_exc())
+            yield ShotResult(row.clip_id, 0, time.perf_counter() - start, traceback.format_exc())
             continue
         path = clip_dir(out, shot.clip_id)
         if is_complete(path):  # finished by an attempt that died before reporting it

@@ -1,0 +1,84 @@
+"""Depth on the report's clip pages and on `hmworld preview --depth` sheets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from hmworld.clip import clip_dir, read_clip
+from hmworld.dataset import package
+from hmworld.dataset.tables import read_all
+from hmworld.render.preview import (
+    LABEL_H,
+    SCALE_BAR_H,
+    contact_sheet,
+    depth_range,
+    depth_rgb,
+    pick_frames,
+)
+from hmworld.report import build_report
+from tests.dataset.dataset_support import RULE, make_dataset
+
+
+def test_clip_pages_show_the_depth_sheet(report: Path, dataset: Path) -> None:
+    cid = read_all(dataset, columns=["clip_id"]).column("clip_id")[0].as_py()
+    folder = report / "clips" / cid
+    html = (folder / "index.html").read_text()
+    assert '<h2 id="depth">Depth</h2>' in html and 'src="depth.jpg"' in html
+    sheet = np.asarray(Image.open(folder / "depth.jpg"))
+    colour = np.asarray(Image.open(folder / "sheet.jpg"))
+    assert sheet.shape[1] == colour.shape[1] and sheet.shape[0] > colour.shape[0]  # a depth row under each row
+
+
+def test_a_clip_without_depth_has_no_depth_section(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    make_dataset(root, n=1, frames=20, width=64, height=48, depth=False, group_sizes=(1,))
+    package(root, RULE)
+    build_report(root, tmp_path / "site")
+    page = next((tmp_path / "site" / "clips").glob("*/index.html"))
+    assert 'id="depth"' not in page.read_text() and not (page.parent / "depth.jpg").exists()
+    assert "none (this backend writes no depth)" in page.read_text()
+
+
+def test_depth_colours_run_from_near_red_to_far_blue_and_no_surface_is_black() -> None:
+    rgb = depth_rgb(np.array([1.0, 2.0, 10.0, np.inf]), near=1.0, far=10.0).astype(int)
+    assert rgb[0, 0] > rgb[0, 2] and rgb[2, 2] > rgb[2, 0]  # near reddish, far bluish
+    assert rgb[3].tolist() == [0, 0, 0]
+    assert depth_range(np.full((2, 3), np.inf)) == (1.0, 2.0)
+
+
+def test_preview_sheet_puts_each_frames_depth_under_it(dataset: Path) -> None:
+    cid = read_all(dataset, columns=["clip_id"]).column("clip_id")[0].as_py()
+    rec = read_clip(clip_dir(dataset, cid))
+    w, h = rec.shot.width, rec.shot.height
+    sheet = np.asarray(contact_sheet(rec.path, frames=4, columns=4, depth=True))
+    assert sheet.shape == (2 * h + LABEL_H + SCALE_BAR_H, 4 * w, 3)
+    idx = pick_frames(rec.shot.frames, 4)
+    depth = rec.load_depth(idx)
+    near, far = depth_range(depth)
+    for j in range(4):
+        tile = sheet[LABEL_H + h : LABEL_H + 2 * h, j * w : (j + 1) * w]
+        np.testing.assert_array_equal(tile, depth_rgb(depth[j], near, far))
+
+
+def test_cli_preview_depth_writes_the_sheet_and_refuses_a_clip_without_depth(dataset: Path, tmp_path: Path) -> None:
+    cid = read_all(dataset, columns=["clip_id"]).column("clip_id")[0].as_py()
+    cmd = [sys.executable, "-m", "hmworld", "preview"]
+    r = subprocess.run([*cmd, str(clip_dir(dataset, cid)), "--out", str(tmp_path / "s.png"), "--depth"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and (tmp_path / "s.png").is_file(), r.stderr
+    r = subprocess.run([*cmd, str(clip_dir(dataset, cid)), "--video", str(tmp_path / "v.mp4"), "--depth"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip() == "error: --depth draws depth on the contact sheet; give --out " \
+                                                      "SHEET.png too"
+    root = tmp_path / "nodepth"
+    shot = make_dataset(root, n=1, frames=10, width=32, height=24, depth=False, group_sizes=(1,))[0]
+    r = subprocess.run([*cmd, str(clip_dir(root, shot.clip_id)), "--out", str(tmp_path / "n.png"), "--depth"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith(f"error: clip {shot.clip_id}: has no depth (backend 'boxes' wrote no depth.npz)")
+    assert not (tmp_path / "n.png").exists()
