@@ -152,6 +152,7 @@ def render_cmd(
     workers: Annotated[int, typer.Option(help="Local worker processes, each rendering whole clips.")] = 1,
     backend: Annotated[str, typer.Option(help="Render backend: builtin or ue5.")] = "builtin",
     antialias: Annotated[bool, typer.Option("--antialias/--no-antialias", help="builtin: 4-sample anti-aliasing of edges.")] = True,
+    depth: Annotated[bool, typer.Option("--depth/--no-depth", help="builtin: write depth.npz (metres; 7-9x the video's size).")] = True,
     ue_project: Annotated[Path | None, typer.Option("--ue-project", help="ue5: the .uproject with the levels, meshes and animations.")] = None,
     ue_assets: Annotated[Path | None, typer.Option("--ue-assets", help="ue5: asset map TOML (template: manifests/ue5_assets.toml).")] = None,
     ue_editor: Annotated[Path | None, typer.Option("--ue-editor", help="ue5: the UnrealEditor-Cmd executable (default: $UE_EDITOR).")] = None,
@@ -170,7 +171,7 @@ def render_cmd(
 
     size = parse_resolution(resolution) if resolution is not None else None
     rows = select_rows(scene=scene, plan_file=plan_file, clips=clips, seed=seed, frames=frames, fps=fps, size=size)
-    options = {"antialias": antialias} if backend == "builtin" else {}
+    options = {"antialias": antialias, "depth": depth} if backend == "builtin" else {}
     if backend == "ue5":
         from hmworld.render.ue5 import backend_options
 

@@ -254,3 +254,17 @@ def test_a_clip_that_fails_is_reported_in_one_line_and_the_rest_still_render(tmp
     assert f"failed: {doomed}: RuntimeError: editor crashed" in text and "Traceback" not in text
     assert "Traceback" in (tmp_path / "render_errors.log").read_text()
     assert len(list_clip_dirs(tmp_path)) == 2
+
+
+def test_no_depth_renders_a_complete_clip_without_depth_and_says_so(tmp_path: Path) -> None:
+    args = ("render", "--scene", "desert", "--clips", "1", "--frames", "3", "--resolution", "48x32", "--no-progress")
+    with_depth = run_cli(*args, "--out", str(tmp_path / "a"))
+    without = run_cli(*args, "--out", str(tmp_path / "b"), "--no-depth")
+    assert with_depth.returncode == 0 and without.returncode == 0, without.stderr
+    (a,) = list_clip_dirs(tmp_path / "a")
+    (b,) = list_clip_dirs(tmp_path / "b")
+    assert read_clip(a).has_depth and read_clip(a).backend["depth"] is True
+    rec = read_clip(b)
+    assert not rec.has_depth and not (b / DEPTH_FILE).exists() and rec.backend["depth"] is False
+    # the other files are the same clip: depth is an extra, not a different render
+    np.testing.assert_array_equal(rec.load_instances(), read_clip(a).load_instances())

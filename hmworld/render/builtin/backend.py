@@ -149,13 +149,16 @@ class BuiltinBackend:
         antialias: bool = True,
         shadows: bool = True,
         crf: int = DEFAULT_CRF,
+        depth: bool = True,
         scene_fn: SceneFn | None = None,
         pose_fn: PoseFn | None = None,
     ) -> None:
         """scene_fn(scene_id, seed) and pose_fn(shot, frame) default to the catalog's
-        `scenes.build_scene` and `subjects.pose_subjects`; tests and benchmarks pass their own."""
+        `scenes.build_scene` and `subjects.pose_subjects`; tests and benchmarks pass their own.
+        depth=False writes no depth.npz (it is 7-9x the video's size; see docs/FORMAT.md)."""
         self.options = RenderOptions(antialias=bool(antialias), shadows=bool(shadows))
         self.crf = int(crf)
+        self.depth = bool(depth)
         self._scene_fn = scene_fn
         self._pose_fn = pose_fn
 
@@ -171,7 +174,7 @@ class BuiltinBackend:
         built = scene_fn(shot.scene, int(shot.extra.get("scene_seed", 0)))
         n, frames = shot.n_subjects, shot.frames
         ids = np.empty((frames, shot.height, shot.width), np.uint8)
-        depth = np.empty((frames, shot.height, shot.width), DEPTH_DTYPE)  # half the memory of float32
+        depth = np.empty((frames, shot.height, shot.width), DEPTH_DTYPE) if self.depth else None  # half of float32
         visible = np.zeros((n, frames), np.int64)
         silhouette = np.zeros((n, frames), np.int64)
         stats: dict[str, Any] = {}
@@ -182,7 +185,8 @@ class BuiltinBackend:
             ):
                 video.write(frame.rgb)
                 ids[t] = frame.ids
-                depth[t] = encode_depth(frame.depth)  # the nearest half float; inf (sky) stays inf
+                if depth is not None:
+                    depth[t] = encode_depth(frame.depth)  # the nearest half float; inf (sky) stays inf
                 visible[:, t] = frame.visible_pixels(n)
                 silhouette[:, t] = frame.silhouette_pixels(n)
         stats["total_s"] = round(time.perf_counter() - start, 4)
@@ -194,5 +198,6 @@ class BuiltinBackend:
             antialias=self.options.antialias,
             shadows=self.options.shadows,
             crf=self.crf,
+            depth=self.depth,
         )
         return finish_clip(out_dir, shot, ids, Measured(visible, silhouette), info, stats, depth)
