@@ -77,7 +77,7 @@ def columns(frames: int) -> tuple[Column, ...]:
         Column("height", i32, "", "px", "video height"),
         Column("hfov_deg", f64, "", "deg", "horizontal field of view"),
         Column("video_path", s, "", "", "H.264 video, relative to the dataset folder"),
-        Column("instances_path", s, "", "", "instances.npz (`ids` uint8 [T,H,W]; 0 none, k subject k-1), relative"),
+        Column("instances_path", s, "", "", "instances.npz (uint8 [H,W] subject ids, one member per frame `ids_00000`...; 0 none, k subject k-1), relative"),
         Column("depth_path", s, "", "", "depth.npz (float16 metres along the optical axis, one member per frame; +inf no surface), relative; null when the backend wrote no depth"),
         Column("video_sha256", s, "", "", "SHA-256 (hex) of the video file's bytes when the clip was packaged"),
         Column("instances_sha256", s, "", "", "SHA-256 (hex) of instances.npz's bytes when the clip was packaged"),
