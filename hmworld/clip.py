@@ -35,6 +35,7 @@ CLIPS_DIR = "clips"
 VIDEO_FILE = "rgb.mp4"
 INSTANCES_FILE = "instances.npz"
 DEPTH_FILE = "depth.npz"
+NO_DEPTH_WHY = "rendered with --no-depth or by a backend that writes none"  # why a clip may lack depth
 CLIP_JSON = "clip.json"
 EVENTS_JSON = "events.json"
 CAPTION_JSON = "caption.json"
@@ -118,7 +119,7 @@ class ClipRecord:
         """
         name = f"clip {self.path.name}"
         if not self.has_depth:
-            raise DamagedClip(f"{name}: has no depth (backend {self.backend.get('name', '?')!r} wrote no {DEPTH_FILE})")
+            raise DamagedClip(f"{name}: has no depth (its {CLIP_JSON} lists no {DEPTH_FILE}: {NO_DEPTH_WHY})")
         try:
             return read_depth(self.depth_path, frames)
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:

@@ -12,12 +12,14 @@ inflated, as they were).
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from hmworld.atomic import atomic_path
+from hmworld.errors import DamagedClip
 
 
 def member(key: str, t: int) -> str:
@@ -53,24 +55,48 @@ def frame_count(path: str | Path, key: str) -> int:
 def read_frames(path: str | Path, key: str, frames: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
     """Frames ``frames`` (all when None) of stack ``key`` as one array [len(frames),...].
 
-    Reads only the named members. Raises KeyError when a frame is not in the
-    archive, and OSError / ValueError / zipfile.BadZipFile for an unreadable file.
+    Reads only the named members. Raises ValueError for a negative or non-integer frame index
+    (a caller's mistake) and DamagedClip (a UserError, so one line at the CLI) naming the file for
+    everything the file itself gets wrong: missing, not a zip archive (numpy would otherwise
+    suggest unpickling it), truncated, a frame it does not hold, frames of different shapes.
     """
-    with np.load(path) as z:
+    idx = None
+    if frames is not None:
+        idx = np.asarray(frames).reshape(-1)
+        if idx.size and (idx.dtype.kind not in "iu" or int(idx.min()) < 0):
+            raise ValueError(f"frame indices must be integers >= 0, got {idx.tolist()[:8]}")
+    try:
+        return _read(Path(path), key, idx)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        detail = " ".join(str(e).split()) or type(e).__name__
+        raise DamagedClip(f"{path}: cannot be read ({type(e).__name__}: {detail})") from None
+
+
+def _read(path: Path, key: str, idx: np.ndarray | None) -> np.ndarray:
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise zipfile.BadZipFile("not an .npz (zip) archive")
+    with np.load(path, allow_pickle=False) as z:
         if key in z.files:  # the whole-stack layout
             stack = z[key]
-            return stack if frames is None else stack[np.asarray(frames, dtype=np.int64)]
-        if frames is None:
+            if idx is not None and idx.size and int(idx.max()) >= stack.shape[0]:
+                raise KeyError(f"holds {stack.shape[0]} frames, frame {int(idx.max())} asked for")
+            return stack if idx is None else stack[idx.astype(np.int64)]
+        if idx is None:
             prefix = f"{key}_"
             names = sorted(name for name in z.files if name.startswith(prefix))
         else:
-            names = [member(key, int(t)) for t in np.asarray(frames, dtype=np.int64).reshape(-1)]
+            names = [member(key, int(t)) for t in idx]
         missing = [n for n in names if n not in z.files]
         if missing:
-            raise KeyError(f"{path}: no frame {missing[0]!r} (holds {len(z.files)} members)")
+            raise KeyError(f"no frame {missing[0]!r} (holds {len(z.files)} members)")
         if not names:
-            raise KeyError(f"{path}: holds no frames of {key!r}")
-        return np.stack([z[n] for n in names])
+            raise KeyError(f"holds no frames of {key!r}" if idx is None else "no frames asked for")
+        arrays = [z[n] for n in names]
+        bad = next((i for i, a in enumerate(arrays) if a.shape != arrays[0].shape or a.dtype != arrays[0].dtype), None)
+        if bad is not None:
+            raise ValueError(f"member {names[bad]} is {arrays[bad].dtype} {list(arrays[bad].shape)}, "
+                             f"{names[0]} is {arrays[0].dtype} {list(arrays[0].shape)}")
+        return np.stack(arrays)
 
 
 __all__ = ["frame_count", "member", "read_frames", "write_frames"]

@@ -6,6 +6,7 @@ only when a Ray run starts, so the default install never needs it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +32,10 @@ class RaySettings:
     max_retries: int = 1
 
     def __post_init__(self) -> None:
-        if not self.cpus_per_clip > 0:
-            raise UserError(f"ray-cpus must be more than 0, got {self.cpus_per_clip}")
-        if not self.gpus_per_actor >= 0:
-            raise UserError(f"ray-gpus must be 0 or more, got {self.gpus_per_actor}")
+        if not 0 < self.cpus_per_clip < math.inf:
+            raise UserError(f"ray-cpus must be a finite number more than 0, got {self.cpus_per_clip}")
+        if not 0 <= self.gpus_per_actor < math.inf:
+            raise UserError(f"ray-gpus must be a finite number, 0 or more, got {self.gpus_per_actor}")
         if self.actors is not None and self.actors < 1:
             raise UserError(f"ray-actors must be at least 1, got {self.actors}")
         if self.max_retries < 0:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 
-from hmworld.clip import read_instances
+from hmworld.clip import NO_DEPTH_WHY, read_instances
 from hmworld.dataset.arrays import fixed_dims, fixed_numpy, ragged_numpy, valid_mask
 from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
@@ -254,7 +254,7 @@ class ClipDataset(torch.utils.data.Dataset):
     def _depth(self, clip_id: str, path: str | None, idx: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
         """Frames `idx` of a clip's depth.npz as float32 [T,1,h,w] metres, nearest-resized to `size`."""
         if path is None:
-            raise UserError(f"clip {clip_id} has no depth (its backend wrote no depth file); use depth=False "
+            raise UserError(f"clip {clip_id} has no depth ({NO_DEPTH_WHY}); use depth=False "
                             "or a dataset of clips that all have depth")
         try:
             depth = read_depth(self.root / path, idx)  # only these frames' members are inflated

@@ -115,8 +115,9 @@ def contact_sheet(
     clip_path = Path(clip_path)
     if not is_complete(clip_path):
         raise UserError(f"{str(clip_path)!r} is not a complete clip folder (no clip.json)")
-    if frames < 1 or columns < 1 or not scale > 0:
-        raise UserError(f"frames and columns must be at least 1 and scale positive; got {frames}, {columns}, {scale}")
+    if frames < 1 or columns < 1 or not 0 < scale < float("inf"):
+        raise UserError(f"frames and columns must be at least 1 and scale a positive finite number; "
+                        f"got {frames}, {columns}, {scale}")
     rec = read_clip(clip_path)
     shot = rec.shot
     idx = pick_frames(shot.frames, frames)

@@ -149,8 +149,8 @@ def make_config(
     project = Path(ue_project).expanduser()
     if project.suffix.lower() != ".uproject" or not project.is_file():
         raise UserError(f"--ue-project {str(project)!r} is not an existing .uproject file")
-    if not ue_timeout > 0:
-        raise UserError(f"--ue-timeout must be a positive number of seconds, got {ue_timeout}")
+    if not 0 < ue_timeout < float("inf"):
+        raise UserError(f"--ue-timeout must be a positive finite number of seconds, got {ue_timeout}")
     if isinstance(ue_retries, bool) or not isinstance(ue_retries, int) or ue_retries < 0:
         raise UserError(f"--ue-retries must be a whole number ≥ 0, got {ue_retries!r}")
     if isinstance(ue_batch, bool) or not isinstance(ue_batch, int) or ue_batch < 1:

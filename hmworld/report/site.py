@@ -36,7 +36,7 @@ import numpy as np
 from hmworld import __version__
 from hmworld.atomic import write_text
 from hmworld.catalog import SCENES, SUBJECTS
-from hmworld.clip import CLIPS_DIR, VIDEO_FILE
+from hmworld.clip import CLIPS_DIR, NO_DEPTH_WHY, VIDEO_FILE
 from hmworld.errors import UserError
 from hmworld.outputs import os_error_line, with_path
 from hmworld.processes import process_pool
@@ -175,7 +175,7 @@ def _meta_rows(c: ClipView) -> list[tuple[str, Any]]:
         ("split", row["split"]),
         ("frames", f"{shot.frames} at {shot.fps} fps, {shot.width}×{shot.height} px, hfov {shot.hfov_deg:g}°"),
         ("backend", f"{c.record.backend.get('name', '?')} {c.record.backend.get('version', '')}"),
-        ("depth", "yes (metres along the optical axis, float16)" if c.record.has_depth else "none (this backend writes no depth)"),
+        ("depth", "yes (metres along the optical axis, float16)" if c.record.has_depth else f"none ({NO_DEPTH_WHY})"),
         ("passed", "yes" if c.events.passed else "no"),
         ("exit–entry pairs", pairs),
     ]

@@ -96,8 +96,8 @@ def test_depth_true_on_a_clip_without_depth_is_one_line_naming_it(mixed: Path) -
         for i in range(len(ds)):
             cid = ds._group(i)[0].cols["clip_id"][ds._group(i)[1]]
             if next(r for r in ids if r["clip_id"] == cid)["depth_path"] is None:
-                with pytest.raises(UserError, match=rf"^clip {cid} has no depth \(its backend wrote no depth "
-                                                    r"file\); use depth=False"):
+                with pytest.raises(UserError, match=rf"^clip {cid} has no depth \(rendered with --no-depth or by a backend that writes none\); "
+                                                    r"use depth=False"):
                     ds[i]
             else:
                 assert ds[i]["depth"].shape == (2, 1, 48, 64)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hmworld.clip import read_instances
+from hmworld.clip import INSTANCES_FILE, list_clip_dirs, read_instances
+from hmworld.dataset import ClipDataset
 from hmworld.dataset.checks import check_instances
+from hmworld.errors import DamagedClip
 from hmworld.frame_arrays import member, write_frames
 from hmworld.render.base import write_instances
 
@@ -53,3 +57,40 @@ def test_damaged_per_frame_archives_are_named(tmp_path: Path, ids: np.ndarray) -
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
     assert check_instances(junk, 20, 16, 12, 2, deep=False)[0].startswith(f"{junk}: cannot be read as instances.npz")
+
+
+def _damage(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+
+
+def test_damaged_masks_are_one_line_in_preview_export_and_the_loader(tmp_path: Path) -> None:
+    """Found by trying it: a truncated instances.npz was a BadZipFile traceback in `preview --out`,
+    in `export` (even with --keep-going) and in ClipDataset. The one reader now names the file."""
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hmworld", *args], capture_output=True, text=True)
+
+    ds = tmp_path / "ds"
+    r = cli("render", "--scene", "park", "--clips", "2", "--frames", "6", "--resolution", "48x32",
+            "--out", str(ds), "--no-progress", "--no-depth")
+    assert r.returncode == 0, r.stderr
+    assert cli("package", str(ds)).returncode == 0
+    bad, good = list_clip_dirs(ds)
+    _damage(bad / INSTANCES_FILE)
+    r = cli("preview", str(bad), "--out", str(tmp_path / "sheet.png"))
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
+    assert f"{bad / INSTANCES_FILE}: cannot be read (BadZipFile" in r.stderr
+    r = cli("export", str(ds), "--out", str(tmp_path / "ex"), "--size", "48x32")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--keep-going" in r.stderr, r.stderr
+    r = cli("export", str(ds), "--out", str(tmp_path / "ex2"), "--size", "48x32", "--keep-going")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert bad.name in r.stdout + r.stderr
+    split_of = {}
+    for split in ("train", "test"):
+        items = ClipDataset(ds, split, frames=2)
+        for i in range(len(items)):
+            try:
+                split_of[items[i]["clip_id"]] = split
+            except DamagedClip as e:
+                assert str(e).startswith(f"{bad / INSTANCES_FILE}: cannot be read (BadZipFile")
+                split_of[bad.name] = "damaged"
+    assert split_of[bad.name] == "damaged" and good.name in split_of

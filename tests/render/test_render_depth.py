@@ -122,7 +122,7 @@ def test_a_backend_without_depth_leaves_a_complete_clip_that_says_so(tmp_path: P
     write_depth(tmp_path / DEPTH_FILE, np.ones((4, 24, 32)))  # left by an earlier render
     rec = _finish(tmp_path, None)
     assert (tmp_path / CLIP_JSON).is_file() and not (tmp_path / DEPTH_FILE).exists() and not rec.has_depth
-    with pytest.raises(DamagedClip, match=r"clip .*: has no depth \(backend 'x' wrote no depth\.npz\)"):
+    with pytest.raises(DamagedClip, match=r"clip .*: has no depth \(its clip\.json lists no depth\.npz: rendered with --no-depth"):
         rec.load_depth()
     with pytest.raises(ValueError, match="depth has shape"):
         _finish(tmp_path, np.ones((3, 24, 32)))

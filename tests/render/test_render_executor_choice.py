@@ -43,7 +43,8 @@ def test_executor_ray_without_ray_installed_says_how_to_install_it(tmp_path, com
 @pytest.mark.parametrize(("extra", "message"), [
     (["--executor", "dask"], "error: unknown executor 'dask'"),
     (["--executor", "ray", "--ray-address", "nowhere"], "error: ray-address 'nowhere' is not allowed"),
-    (["--executor", "ray", "--ray-cpus", "0"], "error: ray-cpus must be more than 0, got 0.0"),
+    (["--executor", "ray", "--ray-cpus", "0"], "error: ray-cpus must be a finite number more than 0, got 0.0"),
+    (["--executor", "ray", "--ray-cpus", "inf"], "error: ray-cpus must be a finite number more than 0, got inf"),
     (["--executor", "ray", "--ray-actors", "0"], "error: ray-actors must be at least 1, got 0"),
 ])
 def test_bad_executor_options_are_one_line_and_exit_2(tmp_path, extra, message):
@@ -53,5 +54,5 @@ def test_bad_executor_options_are_one_line_and_exit_2(tmp_path, extra, message):
 
 
 def test_ray_settings_are_checked():
-    with pytest.raises(UserError, match="ray-gpus must be 0 or more"):
+    with pytest.raises(UserError, match="ray-gpus must be a finite number, 0 or more"):
         RaySettings(gpus_per_actor=-1)

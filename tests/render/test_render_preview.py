@@ -71,3 +71,10 @@ def test_bad_sheet_settings_are_user_errors(clip: Path, tmp_path: Path) -> None:
 
     with pytest.raises(UserError, match=r"\.png"):
         write_contact_sheet(clip, tmp_path / "sheet.jpg")
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_scale_that_is_not_a_positive_finite_number_is_a_user_error(clip: Path, scale: float) -> None:
+    # inf used to pass the check and end in an OverflowError traceback
+    with pytest.raises(UserError, match="scale a positive finite number"):
+        contact_sheet(clip, frames=2, scale=scale)

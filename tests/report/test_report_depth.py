@@ -41,7 +41,7 @@ def test_a_clip_without_depth_has_no_depth_section(tmp_path: Path) -> None:
     build_report(root, tmp_path / "site")
     page = next((tmp_path / "site" / "clips").glob("*/index.html"))
     assert 'id="depth"' not in page.read_text() and not (page.parent / "depth.jpg").exists()
-    assert "none (this backend writes no depth)" in page.read_text()
+    assert "none (rendered with --no-depth or by a backend that writes none)" in page.read_text()
 
 
 def test_depth_colours_run_from_near_red_to_far_blue_and_no_surface_is_black() -> None:
@@ -80,5 +80,5 @@ def test_cli_preview_depth_writes_the_sheet_and_refuses_a_clip_without_depth(dat
     r = subprocess.run([*cmd, str(clip_dir(root, shot.clip_id)), "--out", str(tmp_path / "n.png"), "--depth"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert r.stderr.startswith(f"error: clip {shot.clip_id}: has no depth (backend 'boxes' wrote no depth.npz)")
+    assert r.stderr.startswith(f"error: clip {shot.clip_id}: has no depth (its clip.json lists no depth.npz: rendered with --no-depth or by a backend that writes none)")
     assert not (tmp_path / "n.png").exists()

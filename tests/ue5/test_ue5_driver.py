@@ -196,7 +196,8 @@ def test_bad_options_are_one_line_user_errors(editor, tmp_path, monkeypatch):
         (dict(ue_editor=None), "pass --ue-editor PATH/TO/UnrealEditor-Cmd or set UE_EDITOR"),
         (dict(ue_editor=tmp_path / "missing-editor"), "does not exist"),
         (dict(ue_editor=editor.project), "is not executable"),
-        (dict(ue_timeout=0), "--ue-timeout must be a positive number of seconds, got 0"),
+        (dict(ue_timeout=0), "--ue-timeout must be a positive finite number of seconds, got 0"),
+        (dict(ue_timeout=float("inf")), "--ue-timeout must be a positive finite number of seconds, got inf"),
         (dict(ue_retries=-1), "--ue-retries must be a whole number ≥ 0, got -1"),
     ]
     for override, message in cases:
