@@ -11,8 +11,8 @@
     17, or --heavy-scene) with 3 subjects at 416×240, and (c) the same shot at 832×480.
 
 Frames per second count the whole per-frame path (posing subjects, packing,
-binning, both casting passes) on all numba threads (both cores here, as a user
-renders), but not video encoding, which is reported apart as the clip figure:
+binning, both casting passes) on numba's thread count of casting threads (both
+cores here, as a user renders), but not video encoding, which is reported apart as the clip figure:
 frames divided by wall-clock seconds, the best of --repeats runs, so that other
 work on a shared machine disturbs it as little as possible; the load average
 is printed with it. Beside it, CPU-ms per frame (user + system time of all
@@ -157,7 +157,7 @@ def main() -> None:
     ap.add_argument("--no-cold", action="store_true", help="skip the compile-from-empty-cache measurement")
     args = ap.parse_args()
 
-    print(f"machine: {os.cpu_count()} cores, numba {numba.__version__} with {numba.get_num_threads()} threads, "
+    print(f"machine: {os.cpu_count()} cores, numba {numba.__version__}, {numba.get_num_threads()} casting threads, "
           f"load average {os.getloadavg()[0]:.2f} at start")
     if not args.no_cold:
         with tempfile.TemporaryDirectory() as empty:
@@ -173,7 +173,6 @@ def main() -> None:
     std_fps, std_cpu = time_shot(std_shot, std, reference_pose, args.repeats)
     std_noaa, _ = time_shot(std_shot, std, reference_pose, args.repeats, RenderOptions(antialias=False))
     np_fps = numpy_fps(std_shot, std, reference_pose, args.repeats)
-    print(f"numba threading layer: {numba.threading_layer()}")
     print(f"(a) standard 256x256, {args.frames} frames: {std_fps:.1f} fps "
           f"({std_noaa:.1f} fps without anti-aliasing; {std_cpu:.2f} CPU-ms/frame); "
           f"plain numpy caster {np_fps:.1f} fps: {against(std_fps / np_fps, TARGETS['standard_vs_numpy'], 'x')}")

@@ -32,7 +32,15 @@ from numba import njit, prange
 from hmworld import plan
 from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.backend import concat_packed
-from hmworld.render.builtin.raycast import RenderOptions, SunSky, _batch, _images, pack, prepare
+from hmworld.render.builtin.raycast import (
+    RenderOptions,
+    SunSky,
+    _batch,
+    _images,
+    pack,
+    prepare,
+    run_jobs,
+)
 from hmworld.render.builtin.reference import reference_pose, reference_scene, reference_shot
 from hmworld.render.builtin.scenes import build_scene
 from hmworld.render.builtin.subjects import pose_subjects
@@ -99,10 +107,8 @@ def profile(shot, static, light: SunSky, pose, repeats: int) -> dict[str, float]
     w, h = shot.width, shot.height
     batch = _batch(prepared, w, h, vec, options)
     flat = batch._replace(shadows=False)
-    n_tiles = batch.tile_starts.shape[1] - 1
-    jobs = np.stack([np.arange(n), np.zeros(n, np.int64), np.full(n, n_tiles)], axis=1).astype(np.int64)
-    order = np.arange(n_tiles, dtype=np.int64)
-    edges = np.zeros(n, np.int64)
+    tiles = np.arange(batch.tile_starts.shape[1] - 1, dtype=np.int64)
+    jobs = [(b, tiles) for b in range(n)]
     images = _images(n, w, h)
     tbuf = np.empty((n, h, w))
     sc = batch.scene
@@ -111,13 +117,13 @@ def profile(shot, static, light: SunSky, pose, repeats: int) -> dict[str, float]
         _primary_only(w, h, batch.cams, batch.tile_starts, batch.tile_items, sc.pidx, sc.geom, batch.tile, tbuf)
 
     def centre_flat() -> None:
-        kn.render_jobs(flat, images, jobs, order, kn.PASS_CENTRE, kn.AA_OFFSETS, edges)
+        run_jobs(flat, images, jobs, kn.PASS_CENTRE)
 
     def centre() -> None:
-        kn.render_jobs(batch, images, jobs, order, kn.PASS_CENTRE, kn.AA_OFFSETS, edges)
+        run_jobs(batch, images, jobs, kn.PASS_CENTRE)
 
     def antialias() -> None:
-        kn.render_jobs(batch, images, jobs, order, kn.PASS_ANTIALIAS, kn.AA_OFFSETS, edges)
+        run_jobs(batch, images, jobs, kn.PASS_ANTIALIAS)
 
     for fn in (primary, centre_flat, centre):  # compile, not timed
         fn()

@@ -305,7 +305,7 @@ def test_compiled_kernels_are_cached_on_disk_for_the_next_process() -> None:
 
     render_frames([(ground_only().build(), look_at(np.array([0.0, 0.0, 1.6]), np.array([3.0, 0.0, 0.0])))], K, W, H)
     root = Path(os.environ["NUMBA_CACHE_DIR"]) if os.environ.get("NUMBA_CACHE_DIR") else Path(kernels.__file__).parent / "__pycache__"
-    for name in ("render_jobs", "bin_screen", "bin_light"):
+    for name in ("render_job", "bin_screen", "bin_light"):
         assert list(root.rglob(f"kernels.{name}-*.nbi")), name
-    stats = kernels.render_jobs.stats
+    stats = kernels.render_job.stats
     assert stats.cache_hits or stats.cache_misses  # loaded from, or saved to, the cache

@@ -10,8 +10,8 @@ primary sample) is kept as float16 metres (hmworld.depth) and written as depth.n
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,13 @@ from hmworld.render.builtin import kernels as kn
 from hmworld.render.builtin.primitives import PrimitiveSet
 from hmworld.render.builtin.raycast import (
     Frame,
-    FrameBatch,
     Packed,
     RenderOptions,
     SunSky,
-    cast_frames,
+    cast_pool,
     pack,
     prepare_frames,
+    submit_frames,
 )
 from hmworld.render.builtin.scenes import build_scene
 from hmworld.render.builtin.subjects import pose_subjects
@@ -81,13 +81,6 @@ class ShotStats:
         }
 
 
-def _cast_on(threads: int, prepared: FrameBatch) -> list[Frame]:
-    """cast_frames on `threads` threads: numba's thread count is per calling thread, and the
-    caller's (set by the runner, say) must hold in the casting thread too."""
-    numba.set_num_threads(threads)
-    return cast_frames(prepared)
-
-
 def render_shot(
     shot: Shot,
     static: PrimitiveSet | Packed,
@@ -99,8 +92,10 @@ def render_shot(
 ) -> Iterator[Frame]:
     """Frames of a shot in order; fills `stats` (ShotStats fields) when the last is yielded.
 
-    Frames are cast `batch` at a time (default: 4 per thread), one per thread; while a batch
-    is cast (the kernel releases the GIL), the next is posed and binned.
+    Frames are posed and binned `batch` at a time (default: 4 per thread) on this thread and
+    cast a frame per thread on numba's thread count; up to two batches are in flight, so the
+    casting threads take the next batch's frames while this one poses the batch after (the
+    kernels release the GIL) and no thread waits at a batch's end.
     render_s counts the time spent producing frames, not the time the caller holds them.
     """
     options = options or RenderOptions()
@@ -110,24 +105,30 @@ def render_shot(
     render_s = 0.0
     edges = 0
     max_dyn = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hmworld-cast") as pool:
-        pending = None
-        for t0 in [*range(0, shot.frames, batch), shot.frames]:
-            start = time.perf_counter()
-            prepared = None
-            if t0 < shot.frames:
-                todo = []
-                for t in range(t0, min(t0 + batch, shot.frames)):
-                    dynamic = pack(pose(shot, t))
-                    max_dyn = max(max_dyn, len(dynamic))
-                    todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
-                prepared = prepare_frames(todo, shot.K, shot.width, shot.height, lighting, options)
-            frames = pending.result() if pending is not None else []
-            pending = pool.submit(_cast_on, threads, prepared) if prepared is not None else None
-            render_s += time.perf_counter() - start
-            for frame in frames:
-                edges += frame.edge_pixels
-                yield frame
+    with cast_pool(threads) as pool:
+        pending: deque = deque()
+        try:
+            for t0 in [*range(0, shot.frames, batch), shot.frames]:
+                start = time.perf_counter()
+                if t0 < shot.frames:
+                    todo = []
+                    for t in range(t0, min(t0 + batch, shot.frames)):
+                        dynamic = pack(pose(shot, t))
+                        max_dyn = max(max_dyn, len(dynamic))
+                        todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
+                    prepared = prepare_frames(todo, shot.K, shot.width, shot.height, lighting, options)
+                    pending.extend(submit_frames(prepared, pool))
+                keep = batch if t0 < shot.frames else 0  # the batch just queued stays in flight
+                while len(pending) > keep:
+                    frame = pending.popleft().result()
+                    render_s += time.perf_counter() - start
+                    edges += frame.edge_pixels
+                    yield frame
+                    start = time.perf_counter()
+                render_s += time.perf_counter() - start
+        finally:  # the caller stopped early (an error, Ctrl-C): cast no more frames
+            for future in pending:
+                future.cancel()
     if stats is not None:
         stats.update(
             ShotStats(

@@ -25,7 +25,7 @@ import math
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # primitive kinds and texture patterns: must equal hmworld.render.builtin.primitives
 PLANE, SPHERE, BOX, CAPSULE, CYLINDER, CONE, ELLIPSOID = 0, 1, 2, 3, 4, 5, 6
@@ -38,6 +38,13 @@ JIT = {"cache": True, "error_model": "numpy", "fastmath": False}
 # with it, every call updates the shared arrays' counts atomically, which cost more than
 # the ray casting and made two threads slower than one (measured)
 HOT = {**JIT, "_nrt": False}
+# Inlining (numba-level `inline="always"`; LLVM does not inline one compiled function into
+# another here): a call passes every array as its ~9-word struct, so a call taking the scene
+# and the sun grid copies ~100 words. The intersection tests, `hit`, `normal`, `texture` and
+# `_shade` are inlined into the loops that call them per ray; `_primary`, `_in_shadow` and
+# `_occluder` stay calls (inlining them made frames slower: measured), and each inlined
+# function has few call sites (the anti-aliasing samples share one), since every inlined copy
+# adds compile time to the first run.
 
 # pidx columns: primitive kind, instance (0 = scenery, k = subject k-1), material index
 I_KIND, I_INST, I_MAT = 0, 1, 2
@@ -101,7 +108,7 @@ def _to_local(geom, k, x, y, z):
     )
 
 
-@njit(**HOT)
+@njit(inline="always", **JIT)
 def _box(geom, k, ox, oy, oz, dx, dy, dz, tmin):
     lox, loy, loz = _to_local(geom, k, ox - geom[k, G_A], oy - geom[k, G_A + 1], oz - geom[k, G_A + 2])
     ldx, ldy, ldz = _to_local(geom, k, dx, dy, dz)
@@ -273,7 +280,7 @@ def _frustum(geom, k, ox, oy, oz, dx, dy, dz, tmin, cone):
     return best
 
 
-@njit(**HOT)
+@njit(inline="always", **JIT)
 def _plane(geom, k, ox, oy, oz, dx, dy, dz, tmin):
     den = geom[k, G_B] * dx + geom[k, G_B + 1] * dy + geom[k, G_B + 2] * dz
     if den == 0.0:
@@ -284,7 +291,7 @@ def _plane(geom, k, ox, oy, oz, dx, dy, dz, tmin):
     return INF
 
 
-@njit(**HOT)
+@njit(inline="always", **JIT)
 def hit(pidx, geom, k, ox, oy, oz, dx, dy, dz, tmin, tmax=INF):
     """Ray parameter of the first surface crossing beyond tmin along a unit ray; inf if none.
 
@@ -322,7 +329,7 @@ def _unit(x, y, z):
     return x / n, y / n, z / n
 
 
-@njit(**HOT)
+@njit(inline="always", **JIT)
 def normal(pidx, geom, k, px, py, pz):
     """Outward unit surface normal of primitive k at a point on its surface."""
     kind = pidx[k, I_KIND]
@@ -848,7 +855,7 @@ def _fade(footprint, feature):
     return min(max(x, 0.0), 1.0)
 
 
-@njit(**HOT)
+@njit(inline="always", **JIT)
 def texture(pattern, mat_params, m, px, py, pz, nx, ny, nz, footprint):
     """Albedo (r, g, b) and an edge class (pattern cell parity, 0 if smooth) at a world point."""
     r1, g1, b1, r2, g2, b2, s = mat_params[m, M_COLOR], mat_params[m, M_COLOR + 1], mat_params[m, M_COLOR + 2], mat_params[m, M_COLOR2], mat_params[m, M_COLOR2 + 1], mat_params[m, M_COLOR2 + 2], max(mat_params[m, M_SCALE], 1e-6)
@@ -1004,6 +1011,20 @@ def light_cell(basis, dims, starts, items, px, py, pz):
 
 
 @njit(**HOT)
+def _occluder(items, lo, hi, px, py, pz, self_k, sx, sy, sz, scene):
+    """The first primitive of items[lo:hi] other than self_k that the ray from (px, py, pz) along
+    (sx, sy, sz) hits; -1: none. Negative entries (a crowded cell's sub-cell link) are skipped."""
+    pidx, geom, zspan = scene.pidx, scene.geom, scene.zspan
+    for q in range(lo, hi):
+        k = items[q]
+        if k < 0 or k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
+            continue  # the ray climbs away from everything below it (or the reverse)
+        if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
+            return k
+    return -1
+
+
+@njit(**HOT)
 def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
     """A primitive other than self_k that the ray from (px, py, pz) towards the sun hits; -1: none.
 
@@ -1018,33 +1039,17 @@ def _in_shadow(px, py, pz, self_k, light, scene, sun, hint):
             return hint
     c, sc = light_cell(basis, sun.dims, sun.starts, sun.items, px, py, pz)
     # planes always; the giants after them only for points outside the grid
-    n_list = sun.dims[LD_N_ALWAYS] if c >= 0 else sun.always.shape[0]
-    for q in range(n_list):
-        k = sun.always[q]
-        if k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
-            continue  # the ray climbs away from everything below it (or the reverse)
-        if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
-            return k
-    if c < 0:
-        return -1
-    for q in range(sun.starts[c], sun.starts[c + 1]):
-        k = sun.items[q]
-        if k < 0 or k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
-            continue
-        if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
-            return k
-    if sc < 0:
-        return -1
-    for q in range(sun.starts[sc], sun.starts[sc + 1]):
-        k = sun.items[q]
-        if k == self_k or (sz > 0.0 and pz > zspan[k, Z_HI]) or (sz < 0.0 and pz < zspan[k, Z_LO]):
-            continue
-        if hit(pidx, geom, k, px, py, pz, sx, sy, sz, 0.0) < INF:
-            return k
-    return -1
+    k = _occluder(sun.always, 0, sun.dims[LD_N_ALWAYS] if c >= 0 else sun.always.shape[0], px, py, pz, self_k,
+                  sx, sy, sz, scene)  # fmt: skip
+    if k >= 0 or c < 0:
+        return k
+    k = _occluder(sun.items, sun.starts[c], sun.starts[c + 1], px, py, pz, self_k, sx, sy, sz, scene)
+    if k >= 0 or sc < 0:
+        return k
+    return _occluder(sun.items, sun.starts[sc], sun.starts[sc + 1], px, py, pz, self_k, sx, sy, sz, scene)
 
 
-@njit(**HOT)
+@njit(inline="always", **JIT)
 def _shade(k, t, dx, dy, dz, clen, cam, light, scene, sun, shadows, known_shadow, hint):
     """Colour of a hit (sun Lambert + hemisphere ambient + gloss, hard shadow, fog), its edge key
     and the shadow ray's occluder (-1: none or no ray cast).
@@ -1132,7 +1137,7 @@ Batch = namedtuple(
 SunGrid = namedtuple("SunGrid", ["basis", "dims", "starts", "items", "always"])
 Images = namedtuple("Images", ["rgb", "depth", "ids", "sil", "key"])
 
-# passes of `render_jobs`
+# passes of `render_job`
 PASS_CENTRE, PASS_ANTIALIAS = 1, 2
 
 
@@ -1277,29 +1282,39 @@ def _antialias_tile(batch, cam, starts, sun, ti, out, offsets):
                     and (j + 1 == height or key[j + 1, i] // 4 == ks)
                 ):
                     known = ks % 2
+            # samples in casting order: the pair farthest apart across the edge, then the other pair
             q0, q1 = (1, 3) if across and not along else (0, 2)
             p0, p1 = (0, 2) if q0 == 1 else (1, 3)
-            ra, ga, ba, ka, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[q0, 0],
-                                              j + 0.5 + offsets[q0, 1], surface, kc, known, last)  # fmt: skip
-            rb, gb, bb, kb, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[q1, 0],
-                                              j + 0.5 + offsets[q1, 1], surface, kc, known, last)  # fmt: skip
-            if across != along and ka == kc and kb == kc:
-                out.rgb[j, i, 0] = _u8((ra + rb) / 2.0)
-                out.rgb[j, i, 1] = _u8((ga + gb) / 2.0)
-                out.rgb[j, i, 2] = _u8((ba + bb) / 2.0)
-                continue
-            rc, gc, bc, _kc, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[p0, 0],
-                                               j + 0.5 + offsets[p0, 1], surface, kc, known, last)  # fmt: skip
-            rd, gd, bd, _kd, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[p1, 0],
-                                               j + 0.5 + offsets[p1, 1], surface, kc, known, last)  # fmt: skip
-            if q0 == 0:  # samples a, c, b, d are rows 0, 1, 2, 3
-                out.rgb[j, i, 0] = _u8((((ra + rc) + rb) + rd) / 4.0)
-                out.rgb[j, i, 1] = _u8((((ga + gc) + gb) + gd) / 4.0)
-                out.rgb[j, i, 2] = _u8((((ba + bc) + bb) + bd) / 4.0)
-            else:  # c, a, d, b
-                out.rgb[j, i, 0] = _u8((((rc + ra) + rd) + rb) / 4.0)
-                out.rgb[j, i, 1] = _u8((((gc + ga) + gd) + gb) / 4.0)
-                out.rgb[j, i, 2] = _u8((((bc + ba) + bd) + bb) / 4.0)
+            r0 = g0 = b0 = r1 = g1 = b1 = r2 = g2 = b2 = r3 = g3 = b3 = 0.0
+            ka = kb = np.int64(-1)
+            for n in range(4):
+                if n == 2 and across != along and ka == kc and kb == kc:
+                    break
+                q = q0 if n == 0 else (q1 if n == 1 else (p0 if n == 2 else p1))
+                r, g, b, kk, last = _aa_sample(batch, cam, s, e, sun, key, i, j, i + 0.5 + offsets[q, 0],
+                                               j + 0.5 + offsets[q, 1], surface, kc, known, last)  # fmt: skip
+                if n == 0:
+                    ka = kk
+                elif n == 1:
+                    kb = kk
+                if q == 0:
+                    r0, g0, b0 = r, g, b
+                elif q == 1:
+                    r1, g1, b1 = r, g, b
+                elif q == 2:
+                    r2, g2, b2 = r, g, b
+                else:
+                    r3, g3, b3 = r, g, b
+            if across != along and ka == kc and kb == kc:  # the first pair's mean, in casting order
+                if q0 == 0:
+                    r, g, b = (r0 + r2) / 2.0, (g0 + g2) / 2.0, (b0 + b2) / 2.0
+                else:
+                    r, g, b = (r1 + r3) / 2.0, (g1 + g3) / 2.0, (b1 + b3) / 2.0
+            else:  # all four, in row order
+                r, g, b = (((r0 + r1) + r2) + r3) / 4.0, (((g0 + g1) + g2) + g3) / 4.0, (((b0 + b1) + b2) + b3) / 4.0
+            out.rgb[j, i, 0] = _u8(r)
+            out.rgb[j, i, 1] = _u8(g)
+            out.rgb[j, i, 2] = _u8(b)
     return count
 
 
@@ -1316,41 +1331,29 @@ def _run_tiles(batch, cam, starts, sun, tiles, out, passes, offsets):
     return count
 
 
-@njit(parallel=True, nogil=True, **JIT)
-def render_jobs(batch, images, jobs, order, passes, offsets, edges):
-    """Run `passes` (PASS_* bits) over jobs [G,3] = (frame b, first, last): tiles order[first:last]
-    of frame b, one job per thread at a time; edges[g] = pixels job g anti-aliased.
+@njit(nogil=True, **JIT)
+def render_job(batch, images, b, tiles, passes, offsets):
+    """Run `passes` (PASS_* bits) over `tiles` (tile indices) of frame b of the batch, writing
+    into images (frame-stacked); returns how many pixels it anti-aliased.
 
-    One job per frame gives each thread whole frames (clips: no waiting inside a frame, so a
-    busy machine that takes a core away stalls one frame, not every tile of every frame); one
-    job per tile shares a frame's tiles among the threads (run the centre pass over all of them
-    before the anti-aliasing pass, which reads the neighbours' edge keys). The per-tile work
-    runs in functions compiled without reference counting: numba would otherwise update the
-    shared arrays' counts atomically on every inner call, which costs more than the ray
-    casting and stops two threads scaling.
+    Serial and free of the GIL: the caller runs several jobs at once on its own threads, each
+    taking the next job when it finishes one (a frame each for clips; shares of a frame's
+    tiles, every centre pass before any anti-aliasing pass, for one frame). numba's static
+    parallel loop split a batch's frames evenly between the threads instead, so a thread whose
+    core was busy held up the batch while the other spun. The per-tile work runs in functions
+    compiled without reference counting: numba would otherwise update the shared arrays'
+    counts atomically on every inner call, which costs more than the ray casting and stops
+    two threads scaling.
     """
-    # a parallel loop's free variables must be arrays or scalars, not tuples of arrays: unpack here,
-    # bundle again inside
-    width, height, tile, shadows, light = batch.width, batch.height, batch.tile, batch.shadows, batch.light
-    pidx, geom, mat_pattern, mat_params, zspan = batch.scene
-    cams, tile_starts, tile_items = batch.cams, batch.tile_starts, batch.tile_items
-    sun_basis, sun_dims, sun_starts, sun_items = batch.sun_basis, batch.sun_dims, batch.sun_starts, batch.sun_items
-    sun_starts_at, sun_always, sun_always_at = batch.sun_starts_at, batch.sun_always, batch.sun_always_at
-    rgb, depth, ids, sil, key = images
-    for g in prange(jobs.shape[0]):
-        b, first, last = jobs[g, 0], jobs[g, 1], jobs[g, 2]
-        one = Batch(width, height, tile, shadows, light, Scene(pidx, geom, mat_pattern, mat_params, zspan),
-                    cams, tile_starts, tile_items, sun_basis, sun_dims, sun_starts, sun_starts_at, sun_items,
-                    sun_always, sun_always_at)  # fmt: skip
-        sun = SunGrid(
-            sun_basis[b],
-            sun_dims[b],
-            sun_starts[sun_starts_at[b] : sun_starts_at[b + 1]],
-            sun_items,
-            sun_always[sun_always_at[b] : sun_always_at[b + 1]],
-        )
-        out = Images(rgb[b], depth[b], ids[b], sil[b], key[b])
-        edges[g] = _run_tiles(one, cams[b], tile_starts[b], sun, order[first:last], out, passes, offsets)
+    sun = SunGrid(
+        batch.sun_basis[b],
+        batch.sun_dims[b],
+        batch.sun_starts[batch.sun_starts_at[b] : batch.sun_starts_at[b + 1]],
+        batch.sun_items,
+        batch.sun_always[batch.sun_always_at[b] : batch.sun_always_at[b + 1]],
+    )
+    out = Images(images.rgb[b], images.depth[b], images.ids[b], images.sil[b], images.key[b])
+    return _run_tiles(batch, batch.cams[b], batch.tile_starts[b], sun, tiles, out, passes, offsets)
 
 
 @njit(**JIT)

@@ -18,6 +18,8 @@ cell of a grid seen from the sun (the latest occluder first; a cell crowded
 with small parts, as a subject's shadow is, is split into finer sub-cells), so
 cost follows covered pixels, not primitives × pixels.
 
+The kernels are serial and release the GIL; numba's thread count of Python
+threads (`cast_pool`) run them, each taking the next job as it finishes one.
 `render_frame` shares one frame's tiles among the threads (interactive use);
 `render_frames` gives each thread whole frames (clips: no waiting inside a
 frame). Both give the same pixels, bit for bit, on any number of threads.
@@ -25,9 +27,12 @@ frame). Both give the same pixels, bit for bit, on any number of threads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import numba
 import numpy as np
 
 from hmworld.render.builtin import kernels as kn
@@ -41,6 +46,8 @@ from hmworld.render.builtin.primitives import (
     SPHERE,
     PrimitiveSet,
 )
+
+T = TypeVar("T")
 
 MAX_SILHOUETTE_INSTANCES = 8  # one bit per subject instance in `Frame.silhouette_bits`
 
@@ -273,6 +280,40 @@ def _batch(fs: Sequence[Prepared], width: int, height: int, light: np.ndarray, o
     )  # fmt: skip
 
 
+JOBS_PER_THREAD = 4  # shares of one frame's tiles per thread (render_frame): uneven tiles even out
+
+
+def cast_pool(threads: int) -> Executor:
+    """Where frames are cast: `threads` Python threads (the kernels release the GIL), each
+    taking the next job as it finishes one; with one thread, the caller's own thread."""
+    if threads <= 1:
+        return _Inline()
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hmworld-cast")
+
+
+class _Inline(Executor):
+    """An executor that runs each job at once in the submitting thread (one thread: no pool)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future, as a pool would
+            future.set_exception(exc)
+        return future
+
+
+def run_jobs(batch: kn.Batch, images: kn.Images, jobs: Sequence[tuple[int, np.ndarray]], passes: int) -> list[int]:
+    """Run kernels.render_job for each (frame, tile indices) job on numba's thread count
+    (`cast_pool`); returns each job's anti-aliased pixel count. Which thread casts which job
+    never changes a pixel."""
+    def one(job: tuple[int, np.ndarray]) -> int:
+        return int(kn.render_job(batch, images, job[0], job[1], passes, kn.AA_OFFSETS))
+
+    with cast_pool(min(numba.get_num_threads(), len(jobs))) as pool:
+        return list(pool.map(one, jobs))
+
+
 def _images(b: int, width: int, height: int) -> kn.Images:
     return kn.Images(
         np.empty((b, height, width, 3), np.uint8),
@@ -300,12 +341,12 @@ def render_frame(
     batch = _batch([f], width, height, light, options)
     images = _images(1, width, height)
     order = tile_order(len(f.tile_starts) - 1)
-    jobs = np.stack([np.zeros(len(order), np.int64), np.arange(len(order)), np.arange(1, len(order) + 1)], axis=1)
-    edges = np.zeros(len(jobs), np.int64)
-    kn.render_jobs(batch, images, jobs, order, kn.PASS_CENTRE, kn.AA_OFFSETS, edges)
-    if options.antialias:
-        kn.render_jobs(batch, images, jobs, order, kn.PASS_ANTIALIAS, kn.AA_OFFSETS, edges)
-    return Frame(images.rgb[0], images.depth[0], images.ids[0], images.sil[0], int(edges.sum()))
+    shares = np.array_split(order, min(len(order), JOBS_PER_THREAD * numba.get_num_threads()))
+    jobs = [(0, share) for share in shares]
+    edges = run_jobs(batch, images, jobs, kn.PASS_CENTRE)
+    if options.antialias:  # after every centre sample: it reads the neighbours' edge keys
+        edges = run_jobs(batch, images, jobs, kn.PASS_ANTIALIAS)
+    return Frame(images.rgb[0], images.depth[0], images.ids[0], images.sil[0], sum(edges))
 
 
 def render_frames(
@@ -316,7 +357,7 @@ def render_frames(
     lighting: SunSky | None = None,
     options: RenderOptions | None = None,
 ) -> list[Frame]:
-    """Cast several (primitives, c2w) frames in one call, one frame per thread.
+    """Cast several (primitives, c2w) frames in one call, a frame per thread at a time.
 
     Pixel for pixel the same as `render_frame` on each; faster for clips, because
     threads never wait for each other inside a frame.
@@ -354,16 +395,28 @@ def prepare_frames(
     return FrameBatch(_batch(fs, width, height, light, options), len(fs), bool(options.antialias))
 
 
-def cast_frames(prepared: FrameBatch) -> list[Frame]:
-    """Cast a prepared batch, one frame per thread (see `render_frames`)."""
+def submit_frames(prepared: FrameBatch, pool: Executor) -> list[Future[Frame]]:
+    """Queue each frame of a prepared batch as one job on `pool` (a thread pool: the kernel
+    releases the GIL); the futures come in frame order. A caller that keeps the pool busy
+    with the next batch's frames while it waits for these never leaves a thread idle at a
+    batch's end (see backend.render_shot)."""
     batch, b = prepared.batch, prepared.frames
     images = _images(b, batch.width, batch.height)
-    n_tiles = batch.tile_starts.shape[1] - 1
-    jobs = np.stack([np.arange(b), np.zeros(b, np.int64), np.full(b, n_tiles)], axis=1).astype(np.int64)
-    edges = np.zeros(b, np.int64)
+    tiles = np.arange(batch.tile_starts.shape[1] - 1, dtype=np.int64)
     passes = kn.PASS_CENTRE | (kn.PASS_ANTIALIAS if prepared.antialias else 0)
-    kn.render_jobs(batch, images, jobs, np.arange(n_tiles, dtype=np.int64), passes, kn.AA_OFFSETS, edges)
-    return [Frame(images.rgb[i], images.depth[i], images.ids[i], images.sil[i], int(edges[i])) for i in range(b)]
+
+    def one(i: int) -> Frame:
+        edges = int(kn.render_job(batch, images, i, tiles, passes, kn.AA_OFFSETS))
+        return Frame(images.rgb[i], images.depth[i], images.ids[i], images.sil[i], edges)
+
+    return [pool.submit(one, i) for i in range(b)]
+
+
+def cast_frames(prepared: FrameBatch) -> list[Frame]:
+    """Cast a prepared batch, a frame per thread at a time, on numba's thread count (see
+    `render_frames`)."""
+    with cast_pool(min(numba.get_num_threads(), prepared.frames)) as pool:
+        return [f.result() for f in submit_frames(prepared, pool)]
 
 
 def cast_rays(
