@@ -119,6 +119,15 @@ class PrimitiveBuilder:
         for kind, inst, m, a, b, radius, half, rot in other._rows:
             self._rows.append((kind, inst, self.material(other._materials[m]), a, b, radius, half, rot))
 
+    def add_set(self, ps: PrimitiveSet) -> None:
+        """Append the primitives of a built set (its materials re-indexed into this builder's)."""
+        mats = [Material(tuple(c), tuple(c2), PATTERNS[p], s, g) for c, c2, p, s, g in zip(
+            ps.mat_color.tolist(), ps.mat_color2.tolist(), ps.mat_pattern.tolist(), ps.mat_scale.tolist(),
+            ps.mat_gloss.tolist(), strict=True)]
+        for i in range(len(ps)):
+            self._rows.append((int(ps.kind[i]), int(ps.instance[i]), self.material(mats[ps.material[i]]), ps.a[i],
+                               ps.b[i], ps.radius[i], ps.half[i], ps.rot[i]))
+
     def build(self) -> PrimitiveSet:
         rows = self._rows
         mats = self._materials or [Material((0.5, 0.5, 0.5))]

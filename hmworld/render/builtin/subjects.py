@@ -14,11 +14,18 @@ import numpy as np
 
 from hmworld.catalog.subjects import SUBJECTS, Gait, SubjectSpec
 from hmworld.errors import UserError, check_choice
-from hmworld.render.builtin.bodies.biped import HumanLook, build_biped, human_look
-from hmworld.render.builtin.bodies.bird import BirdLook, bird_look, build_bird
+from hmworld.render.builtin.bodies.biped import (
+    BipedParts,
+    HumanLook,
+    biped_parts,
+    build_biped,
+    human_look,
+)
+from hmworld.render.builtin.bodies.bird import BirdLook, bird_look, bird_parts, build_bird
 from hmworld.render.builtin.bodies.frame import Frame, Rig
-from hmworld.render.builtin.bodies.gait import PATTERNS, effective_duty, motion_weight
-from hmworld.render.builtin.bodies.quadruped import QuadLook, build_quadruped, quad_look
+from hmworld.render.builtin.bodies.gait import PATTERNS, GaitPattern, effective_duty, motion_weight
+from hmworld.render.builtin.bodies.parts import LocalParts, PoseBuilder
+from hmworld.render.builtin.bodies.quadruped import QuadLook, build_quadruped, quad_look, quad_parts
 from hmworld.render.builtin.primitives import PrimitiveBuilder, PrimitiveSet, yaw_matrix
 from hmworld.shot import Shot
 
@@ -36,6 +43,17 @@ def subject_look(subject_id: str) -> HumanLook | QuadLook | BirdLook:
     raise ValueError(f"subject {subject_id!r} has body plan {spec.body!r}; known: biped, quadruped, bird")
 
 
+@cache
+def subject_parts(subject_id: str) -> BipedParts | LocalParts:
+    """The parts of a catalog subject that keep their place in a body frame, recorded once (cached)."""
+    look = subject_look(subject_id)
+    if isinstance(look, HumanLook):
+        return biped_parts(look)
+    if isinstance(look, QuadLook):
+        return quad_parts(look)
+    return bird_parts(look)
+
+
 def _spec(subject_id: str) -> SubjectSpec:
     check_choice("subject", subject_id, list(SUBJECTS))
     return SUBJECTS[subject_id]
@@ -51,48 +69,57 @@ def resolve_gait(spec: SubjectSpec, gait: str | None, speed: float) -> Gait:
     raise UserError(f"subject {spec.id!r} has no gait {gait!r}; allowed: {', '.join(g.name for g in spec.gaits)}")
 
 
-def pose_into(builder: PrimitiveBuilder, subject_id: str, instance: int, pos, heading: float, phase: float,
+@cache
+def _stride(subject_id: str, gait: str) -> tuple[Gait, GaitPattern, float]:
+    """A subject's gait, the pattern its legs follow in it and the duty factor that fits its legs (cached)."""
+    spec, look = SUBJECTS[subject_id], subject_look(subject_id)
+    g = resolve_gait(spec, gait, 0.0)
+    patterns = PATTERNS[spec.body]
+    pattern = patterns.get(g.name, patterns["run"])
+    reach = 0.56 * look.leg if isinstance(look, HumanLook) else look.max_excursion
+    return g, pattern, effective_duty(pattern, g.cycle_m, reach)
+
+
+def pose_into(builder: PoseBuilder, subject_id: str, instance: int, pos, heading: float, phase: float,
               speed: float = 1.0, gait: str | None = None) -> Rig:
     """Add one posed subject to `builder`; returns its rig (feet in world metres, stance flags)."""
     if not 1 <= int(instance) <= 255:
         raise ValueError(f"subject instance ids run 1..255 (0 is scenery), got {instance}")
     spec = _spec(subject_id)
     look = subject_look(subject_id)
-    g = resolve_gait(spec, gait, speed)
-    patterns = PATTERNS[spec.body]
-    pattern = patterns.get(g.name, patterns["run"])
+    g, pattern, duty = _stride(subject_id, resolve_gait(spec, gait, speed).name)
     weight = motion_weight(speed, spec.gaits[0].speed_min)
     fr = Frame(builder, instance, yaw_matrix(float(heading)), np.asarray(pos, dtype=float).reshape(3))
+    parts = subject_parts(subject_id)
     phase = float(phase)
     if isinstance(look, HumanLook):
-        duty = effective_duty(pattern, g.cycle_m, 0.56 * look.leg)
-        return build_biped(fr, look, phase, pattern, duty, g.cycle_m, weight)
+        return build_biped(fr, look, parts, phase, pattern, duty, g.cycle_m, weight)
     if isinstance(look, QuadLook):
-        duty = effective_duty(pattern, g.cycle_m, look.max_excursion)
-        return build_quadruped(fr, look, phase, pattern, duty, g.cycle_m, weight)
-    duty = effective_duty(pattern, g.cycle_m, look.max_excursion)
-    return build_bird(fr, look, phase, pattern, duty, g.cycle_m, weight)
+        return build_quadruped(fr, look, parts, phase, pattern, duty, g.cycle_m, weight)
+    return build_bird(fr, look, parts, phase, pattern, duty, g.cycle_m, weight)
 
 
 def subject_builder(subject_id: str, instance: int, pos, heading: float, phase: float, speed: float = 1.0,
                     gait: str | None = None) -> PrimitiveBuilder:
     """One subject posed at one instant; every primitive carries `instance` (1-based mask id)."""
+    pose = PoseBuilder()
+    pose_into(pose, subject_id, instance, pos, heading, phase, speed, gait)
     b = PrimitiveBuilder()
-    pose_into(b, subject_id, instance, pos, heading, phase, speed, gait)
+    b.add_set(pose.build())
     return b
 
 
 def subject_rig(subject_id: str, pos, heading: float, phase: float, speed: float = 1.0,
                 gait: str | None = None) -> Rig:
     """Where the subject's feet are at this instant (world metres) and which are on the ground."""
-    return pose_into(PrimitiveBuilder(), subject_id, 1, pos, heading, phase, speed, gait)
+    return pose_into(PoseBuilder(), subject_id, 1, pos, heading, phase, speed, gait)
 
 
 def pose_subjects(shot: Shot, frame: int) -> PrimitiveSet:
     """All subjects of `shot` at `frame`; subject k-1 carries instance id k."""
     if not 0 <= frame < shot.frames:
         raise ValueError(f"frame {frame} outside the shot's 0..{shot.frames - 1}")
-    b = PrimitiveBuilder()
+    b = PoseBuilder()
     for k, sid in enumerate(shot.subjects):
         pose_into(b, sid, k + 1, shot.subject_pos[k, frame], shot.subject_heading[k, frame],
                   shot.subject_phase[k, frame], shot.subject_speed[k, frame], shot.gaits[k] if shot.gaits else None)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from hmworld.catalog.subjects import SubjectSpec
-from hmworld.render.builtin.bodies.frame import Frame, Rig, rot_y, rot_z
+from hmworld.render.builtin.bodies.frame import Frame, Rig, columns, record_parts, rot_y, rot_z
 from hmworld.render.builtin.bodies.gait import GaitPattern, foot_cycle, hip_height, two_bone
+from hmworld.render.builtin.bodies.parts import LocalParts
 from hmworld.render.builtin.primitives import Material
 
 SHOE = (0.09, 0.08, 0.07)
@@ -137,8 +138,26 @@ def human_look(spec: SubjectSpec) -> HumanLook:
     )
 
 
-def build_biped(fr: Frame, look: HumanLook, phase: float, pattern: GaitPattern, duty: float, cycle_m: float,
-                weight: float) -> Rig:
+@dataclass(frozen=True, eq=False)
+class BipedParts:
+    """A person's parts that keep their place in the upper body's frame (at the hip joint).
+
+    torso: pelvis, chest, shoulders, neck; worn: what goes over the torso (after the hem of a
+    skirt, dress or coat, which follows the hips) and the head with its hair and headwear.
+    """
+
+    torso: LocalParts
+    worn: LocalParts
+
+
+def biped_parts(lk: HumanLook) -> BipedParts:
+    """The frame-independent parts of a person, recorded once."""
+    return BipedParts(record_parts(lambda up: _torso(up, lk)),
+                      record_parts(lambda up: (_worn(up, lk), _head(up, lk))))
+
+
+def build_biped(fr: Frame, look: HumanLook, parts: BipedParts, phase: float, pattern: GaitPattern, duty: float,
+                cycle_m: float, weight: float) -> Rig:
     """Pose and dress one person in body frame `fr`; returns where the feet are."""
     H, lk = look.H, look
     excursion = weight * duty * cycle_m / 2.0
@@ -147,55 +166,72 @@ def build_biped(fr: Frame, look: HumanLook, phase: float, pattern: GaitPattern, 
     hip_z = lk.ankle + hip_height(0.985 * lk.leg, 0.995 * lk.leg, fc.dx, fc.lift)
     side = np.array([1.0, -1.0])  # left, right
     # ---- legs (body frame)
-    hips = np.stack([np.zeros(2), np.full(2, hip_z)], axis=1)
-    ankles = np.stack([fc.dx, lk.ankle + fc.lift], axis=1)
+    hips = columns(0.0, hip_z, n=2)
+    ankles = columns(fc.dx, lk.ankle + fc.lift)
     knees, ankles = two_bone(hips, ankles, lk.thigh, lk.shin, np.ones(2))
     lower_leg = lk.skin if lk.legwear in ("shorts", "skirt", "dress") else lk.bottom
     upper_leg = lk.skin if lk.legwear in ("dress",) else lk.bottom
     r_th, r_sh = 0.04 * H * lk.limb, 0.029 * H * lk.limb
-    feet_world = np.zeros((2, 3))
-    for i in range(2):
-        y = side[i] * lk.hip_y
-        hip = (0.0, y, hip_z)
-        knee = (knees[i, 0], y, knees[i, 1])
-        ank = (ankles[i, 0], y, ankles[i, 1])
-        fr.capsule(hip, knee, r_th, upper_leg)
-        fr.capsule(knee, ank, r_sh, lower_leg)
-        foot_c = (ank[0] + 0.032 * H, y, ank[2] - lk.ankle + 0.021 * H)
-        fr.box(foot_c, (0.068 * H, 0.027 * H * lk.limb, 0.021 * H), lk.shoe)
-        feet_world[i] = fr.pt((ank[0], y, ank[2] - lk.ankle))
+    y = side * lk.hip_y
+    knee = columns(knees[:, 0], y, knees[:, 1])
+    ank = columns(ankles[:, 0], y, ankles[:, 1])
+    legs = fr.limbs(2)
+    legs.capsule(columns(0.0, y, hip_z), knee, r_th, upper_leg)
+    legs.capsule(knee, ank, r_sh, lower_leg)
+    legs.box(columns(ank[:, 0] + 0.032 * H, y, ank[:, 2] - lk.ankle + 0.021 * H),
+             (0.068 * H, 0.027 * H * lk.limb, 0.021 * H), lk.shoe)
+    feet_world = fr.pts(columns(ank[:, 0], y, ank[:, 2] - lk.ankle))
     # ---- upper body: its own frame at the hip joint, leaning forward
     lean = lk.stoop + weight * pattern.lean
     up = fr.child(rot_y(lean), (0.0, 0.0, hip_z))
-    _torso(up, lk, hip_z)
-    _head(up, lk)
+    up.stamp(parts.torso)
+    _hem(up, lk, hip_z)
+    up.stamp(parts.worn)
     # arms swing with the opposite leg
     norm = fc.dx / excursion if excursion > 1e-9 else np.zeros(2)
-    for i in range(2):
-        swing = weight * pattern.arm_swing * norm[1 - i]
-        _arm(up, lk, side[i], swing, pattern.elbow * weight + 0.12 + 0.35 * max(swing, 0.0))
+    swing = weight * pattern.arm_swing * norm[::-1]
+    _arms(up, lk, side, swing, pattern.elbow * weight + 0.12 + 0.35 * np.maximum(swing, 0.0))
     return Rig(feet_world, fc.stance | (fc.lift <= 0.0))
 
 
-def _torso(up: Frame, lk: HumanLook, hip_z: float) -> None:
+def _torso(up: Frame, lk: HumanLook) -> None:
     H = lk.H
-    f = lk.features
     sy = lk.shoulder_y
-    rx = 0.074 * H * lk.girth
     up.ellipsoid((0.0, 0.0, 0.035 * H), (0.07 * H * lk.girth, lk.hip_y + 0.045 * H, 0.07 * H), lk.bottom)
-    chest_z = lk.shoulder_up - 0.125 * H
-    up.ellipsoid((0.0, 0.0, chest_z), (rx, 0.86 * sy, 0.15 * H), lk.top)
+    up.ellipsoid((0.0, 0.0, _chest_z(lk)), (_chest_rx(lk), 0.86 * sy, 0.15 * H), lk.top)
     up.capsule((0.0, -sy, lk.shoulder_up - 0.005 * H), (0.0, sy, lk.shoulder_up - 0.005 * H), 0.037 * H * lk.limb,
                lk.top)
     neck_top = lk.head_up - 0.5 * lk.head_r[2]
     up.capsule((0.0, 0.0, lk.shoulder_up), (0.006 * H, 0.0, neck_top), 0.027 * H, lk.skin)
+
+
+def _chest_z(lk: HumanLook) -> float:
+    return lk.shoulder_up - 0.125 * lk.H
+
+
+def _chest_rx(lk: HumanLook) -> float:
+    return 0.074 * lk.H * lk.girth
+
+
+def _hem(up: Frame, lk: HumanLook, hip_z: float) -> None:
+    """A skirt, dress or coat: a cone from the waist whose hem stays off the ground when the hips dip."""
+    if lk.legwear not in ("dress", "long dress", "skirt", "coat"):
+        return
+    H = lk.H
     waist = 0.06 * H
-    if lk.legwear in ("dress", "long dress", "skirt", "coat"):
-        bottom_z = max({"skirt": -0.15, "dress": -0.24, "coat": -0.27, "long dress": -0.43}[lk.legwear] * H,
-                       0.03 * H - hip_z)  # a long hem stays off the ground when the hips dip
-        mat = lk.top if lk.legwear == "coat" else lk.bottom
-        r_bot = min(0.13 * H, sy + 0.03 * H)
-        up.cone((0.0, 0.0, waist + 0.04 * H), (0.0, 0.0, bottom_z), 0.085 * H * lk.girth, r_bot, mat)
+    bottom_z = max({"skirt": -0.15, "dress": -0.24, "coat": -0.27, "long dress": -0.43}[lk.legwear] * H,
+                   0.03 * H - hip_z)
+    mat = lk.top if lk.legwear == "coat" else lk.bottom
+    r_bot = min(0.13 * H, lk.shoulder_y + 0.03 * H)
+    up.cone((0.0, 0.0, waist + 0.04 * H), (0.0, 0.0, bottom_z), 0.085 * H * lk.girth, r_bot, mat)
+
+
+def _worn(up: Frame, lk: HumanLook) -> None:
+    """Tie, hi-vis vest, shawl, sari drape, backpack."""
+    H = lk.H
+    f = lk.features
+    sy = lk.shoulder_y
+    rx, chest_z = _chest_rx(lk), _chest_z(lk)
     if "tie" in f:
         up.box((rx * 0.97, 0.0, chest_z + 0.02 * H), (0.006 * H, 0.014 * H, 0.08 * H), lk.accent)
     if "vest" in f:
@@ -252,19 +288,25 @@ def _head(up: Frame, lk: HumanLook) -> None:
             up.box((rx + 0.02 * H, 0.0, z - 0.004 * H), (0.03 * H, ry * 0.85, 0.004 * H), lk.headwear, rot=rot_y(0.1))
 
 
-def _arm(up: Frame, lk: HumanLook, side: float, swing: float, elbow: float) -> None:
+def _arms(up: Frame, lk: HumanLook, side: np.ndarray, swing: np.ndarray, elbow: np.ndarray) -> None:
+    """Both arms (side [2]: +1 left, -1 right), swung forward by `swing` [2] radians at the
+    shoulder and bent by `elbow` [2] at the elbow; a parcel carrier holds both forearms
+    forward under the parcel, which is drawn after the left arm."""
     H = lk.H
-    if "box" in lk.features:  # carrying a parcel: both forearms forward under it
-        swing, elbow = -0.25, 1.35
-    sh = np.array([0.0, side * lk.shoulder_y, lk.shoulder_up])
-    d1 = np.array([np.sin(swing), 0.0, -np.cos(swing)])
-    d2 = np.array([np.sin(swing + elbow), 0.0, -np.cos(swing + elbow)])
+    box = "box" in lk.features
+    if box:
+        swing, elbow = np.full(2, -0.25), np.full(2, 1.35)
+    sh = columns(0.0, side * lk.shoulder_y, lk.shoulder_up)
+    d1 = columns(np.sin(swing), 0.0, -np.cos(swing))
+    d2 = columns(np.sin(swing + elbow), 0.0, -np.cos(swing + elbow))
     el = sh + lk.upper_arm * d1
     wr = el + lk.fore_arm * d2
     r_up, r_fo = 0.026 * H * lk.limb, 0.022 * H * lk.limb
-    up.capsule(sh, el, r_up, lk.sleeve)
-    up.capsule(el, wr, r_fo, lk.skin if lk.short_sleeves else lk.sleeve)
-    up.sphere(wr + 0.02 * H * d2, 0.024 * H * lk.limb, lk.skin)
-    if "box" in lk.features and side > 0:
-        half = (0.075 * H, lk.shoulder_y * 0.95, 0.06 * H)
-        up.box((wr[0] + 0.03 * H, 0.0, wr[2] + half[2] + 0.005 * H), half, lk.accent, rot=rot_z(0.0))
+    for arm in (slice(0, 1), slice(1, 2)) if box else (slice(0, 2),):
+        arms = up.limbs(arm.stop - arm.start)
+        arms.capsule(sh[arm], el[arm], r_up, lk.sleeve)
+        arms.capsule(el[arm], wr[arm], r_fo, lk.skin if lk.short_sleeves else lk.sleeve)
+        arms.sphere(wr[arm] + 0.02 * H * d2[arm], 0.024 * H * lk.limb, lk.skin)
+        if box and arm.start == 0:
+            half = (0.075 * H, lk.shoulder_y * 0.95, 0.06 * H)
+            up.box((wr[0, 0] + 0.03 * H, 0.0, wr[0, 2] + half[2] + 0.005 * H), half, lk.accent, rot=rot_z(0.0))

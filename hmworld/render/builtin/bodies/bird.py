@@ -11,13 +11,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from hmworld.catalog.subjects import SubjectSpec
-from hmworld.render.builtin.bodies.frame import Frame, Rig, along, rot_y, v
+from hmworld.render.builtin.bodies.frame import (
+    Frame,
+    Rig,
+    along,
+    columns,
+    record_parts,
+    rot_y,
+    v,
+)
 from hmworld.render.builtin.bodies.gait import GaitPattern, foot_cycle, hip_height, two_bone
+from hmworld.render.builtin.bodies.parts import LocalParts
 from hmworld.render.builtin.primitives import Material
 
 YELLOW = (0.92, 0.72, 0.25)
 ORANGE = (0.98, 0.55, 0.10)
 WHITE = (0.96, 0.95, 0.93)
+NECK_RING = Material(WHITE)  # a duck's collar
 
 
 @dataclass(frozen=True)
@@ -110,9 +120,14 @@ def bird_look(spec: SubjectSpec) -> BirdLook:
     )
 
 
-def build_bird(fr: Frame, lk: BirdLook, phase: float, pattern: GaitPattern, duty: float, cycle_m: float,
-               weight: float) -> Rig:
-    """Pose one bird in body frame `fr`; returns where its two feet are."""
+def bird_parts(lk: BirdLook) -> LocalParts:
+    """Body, wings and tail in the pitched body frame (at the hip point), recorded once."""
+    return record_parts(lambda body: _body(body, lk))
+
+
+def build_bird(fr: Frame, lk: BirdLook, parts: LocalParts, phase: float, pattern: GaitPattern, duty: float,
+               cycle_m: float, weight: float) -> Rig:
+    """Pose one bird in body frame `fr` (`parts`: bird_parts(lk)); returns where its two feet are."""
     f = lk.form
     excursion = weight * duty * cycle_m / 2.0
     lift = weight * pattern.lift * (lk.upper + lk.lower)
@@ -120,24 +135,18 @@ def build_bird(fr: Frame, lk: BirdLook, phase: float, pattern: GaitPattern, duty
     reach = lk.upper + lk.lower
     hip_z = hip_height(0.97 * reach, 0.995 * reach, fc.dx, fc.lift)
     side = np.array([1.0, -1.0])
-    hips = np.stack([np.zeros(2), np.full(2, hip_z)], axis=1)
-    feet = np.stack([fc.dx, fc.lift], axis=1)
+    hips = columns(0.0, hip_z, n=2)
+    feet = columns(fc.dx, fc.lift)
     knees, feet = two_bone(hips, feet, lk.upper, lk.lower, -np.ones(2))
-    feet_world = np.zeros((2, 3))
-    for i in range(2):
-        y = side[i] * lk.hip_y
-        fr.capsule((0.0, y, hip_z), (knees[i, 0], y, knees[i, 1]), lk.leg_r * 1.5, lk.thigh)
-        fr.capsule((knees[i, 0], y, knees[i, 1]), (feet[i, 0], y, feet[i, 1] + lk.leg_r), lk.leg_r, lk.legs)
-        fr.box((feet[i, 0] + 0.35 * lk.toe, y, feet[i, 1] + 0.4 * lk.leg_r), (0.5 * lk.toe, 1.6 * lk.leg_r, 0.4 * lk.leg_r),
-               lk.legs)
-        feet_world[i] = fr.pt((feet[i, 0], y, feet[i, 1]))
-    body = fr.child(rot_y(-np.radians(f.body_pitch)), (0.0, 0.0, hip_z))
-    rx, ry, rz = lk.body_r
-    c = np.array(lk.body_c)
-    body.ellipsoid(c, lk.body_r, lk.body)
-    for s in (1.0, -1.0):
-        body.ellipsoid(c + v(0.0, s * 0.82 * ry, 0.15 * rz), (0.72 * rx, 0.22 * ry, 0.55 * rz), lk.wing, rot=rot_y(0.12))
-    _tail(body, lk, c)
+    y = side * lk.hip_y
+    knee = columns(knees[:, 0], y, knees[:, 1])
+    legs = fr.limbs(2)
+    legs.capsule(columns(0.0, y, hip_z), knee, lk.leg_r * 1.5, lk.thigh)
+    legs.capsule(knee, columns(feet[:, 0], y, feet[:, 1] + lk.leg_r), lk.leg_r, lk.legs)
+    legs.box(columns(feet[:, 0] + 0.35 * lk.toe, y, feet[:, 1] + 0.4 * lk.leg_r),
+             (0.5 * lk.toe, 1.6 * lk.leg_r, 0.4 * lk.leg_r), lk.legs)
+    feet_world = fr.pts(columns(feet[:, 0], y, feet[:, 1]))
+    fr.child(rot_y(-np.radians(f.body_pitch)), (0.0, 0.0, hip_z)).stamp(parts)
     # neck and head live in the upright frame so the head stays level
     up = fr.child(None, (0.0, 0.0, hip_z))
     bob = weight * f.bob * lk.head_r * np.sin(4.0 * np.pi * phase)
@@ -151,7 +160,7 @@ def build_bird(fr: Frame, lk: BirdLook, phase: float, pattern: GaitPattern, duty
         up.ellipsoid(base + v(0.5 * beak_len, 0.0, -0.05 * lk.head_r), (0.55 * beak_len, 0.45 * lk.head_r, 0.16 * lk.head_r),
                      lk.beak)
         ring = neck_a + 0.4 * (head - neck_a)
-        up.ellipsoid(ring, (1.05 * lk.neck_r, 1.05 * lk.neck_r, 0.1 * lk.head_r), Material(WHITE))
+        up.ellipsoid(ring, (1.05 * lk.neck_r, 1.05 * lk.neck_r, 0.1 * lk.head_r), NECK_RING)
     else:
         up.cone(base, base + v(beak_len, 0.0, -0.15 * beak_len), 0.38 * lk.head_r, 0.0, lk.beak)
     if f.comb:
@@ -161,6 +170,16 @@ def build_bird(fr: Frame, lk: BirdLook, phase: float, pattern: GaitPattern, duty
         up.ellipsoid(head + v(0.7 * lk.head_r, 0.0, -0.85 * lk.head_r), (0.2 * lk.head_r, 0.15 * lk.head_r, 0.35 * lk.head_r),
                      lk.comb)
     return Rig(feet_world, fc.stance | (fc.lift <= 0.0))
+
+
+def _body(body: Frame, lk: BirdLook) -> None:
+    """Body, wings and tail in the pitched body frame."""
+    rx, ry, rz = lk.body_r
+    c = np.array(lk.body_c)
+    body.ellipsoid(c, lk.body_r, lk.body)
+    for s in (1.0, -1.0):
+        body.ellipsoid(c + v(0.0, s * 0.82 * ry, 0.15 * rz), (0.72 * rx, 0.22 * ry, 0.55 * rz), lk.wing, rot=rot_y(0.12))
+    _tail(body, lk, c)
 
 
 def _in_parent(pitch_deg: float, p) -> np.ndarray:

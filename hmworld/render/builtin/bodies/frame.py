@@ -1,17 +1,22 @@
-"""A rigid body frame that writes primitives: body-local metres in, world primitives out.
+"""Rigid body frames that draw primitives: body-local metres in, world primitives out.
 
 Body models are written in their own frame (x forward along the heading, y left,
 z up, origin on the ground under the body centre) and nested frames (a tilted
-torso, a turned head) compose by `child`.
+torso, a turned head) compose by `child`. A frame only records what it draws, in
+its local coordinates, into a parts.PoseBuilder, which moves every row into the
+world in one vectorised step. Parts that keep their place in a frame are recorded
+once (`record_parts`) and `stamp`ed each frame; the same parts on every leg are
+drawn together (`limbs`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from hmworld.render.builtin.primitives import Material, PrimitiveBuilder
+from hmworld.render.builtin.bodies.parts import EYE3, Draws, Limbs, LocalParts, PoseBuilder, Row
 
 
 def rot_y(angle: float) -> np.ndarray:
@@ -37,12 +42,12 @@ def along(direction, up=(0.0, 0.0, 1.0)) -> np.ndarray:
     return np.stack([x, y, np.cross(x, y)], axis=1)
 
 
-class Frame:
-    """World-from-local rigid transform bound to a builder and an instance id."""
+class Frame(Draws):
+    """World-from-local rigid transform that draws into a PoseBuilder under an instance id."""
 
     __slots__ = ("R", "builder", "instance", "t")
 
-    def __init__(self, builder: PrimitiveBuilder, instance: int, R: np.ndarray, t: np.ndarray) -> None:
+    def __init__(self, builder: PoseBuilder, instance: int, R: np.ndarray, t: np.ndarray) -> None:
         self.builder = builder
         self.instance = int(instance)
         self.R = np.asarray(R, dtype=float)
@@ -55,25 +60,32 @@ class Frame:
     def pt(self, p) -> np.ndarray:
         return self.R @ np.asarray(p, dtype=float) + self.t
 
-    def sphere(self, c, r: float, m: Material) -> None:
-        self.builder.sphere(self.pt(c), r, m, instance=self.instance)
+    def pts(self, p: np.ndarray) -> np.ndarray:
+        """`pt` of each point of p [n,3] (a stacked matmul: the same arithmetic, point by point)."""
+        return (self.R @ np.asarray(p, dtype=float)[:, :, None])[:, :, 0] + self.t
 
-    def capsule(self, a, b, r: float, m: Material) -> None:
-        self.builder.capsule(self.pt(a), self.pt(b), r, m, instance=self.instance)
+    def _draw(self, row: Row) -> None:
+        self.builder.add_row(self, row)
 
-    def cylinder(self, a, b, r: float, m: Material) -> None:
-        self.builder.cylinder(self.pt(a), self.pt(b), r, m, instance=self.instance)
+    def stamp(self, parts: LocalParts) -> None:
+        """Draw parts recorded once (`record_parts`) in this frame."""
+        self.builder.add(self, parts)
 
-    def cone(self, a, b, ra: float, rb: float, m: Material) -> None:
-        self.builder.cone(self.pt(a), self.pt(b), ra, rb, m, instance=self.instance)
+    def limbs(self, n: int) -> Limbs:
+        """Draw the same parts on each of n limbs: each part takes points [n,3] (see parts.Limbs)."""
+        limbs = Limbs(n)
+        self.builder.add(self, limbs)
+        return limbs
 
-    def box(self, c, half, m: Material, rot: np.ndarray | None = None) -> None:
-        R = self.R if rot is None else self.R @ rot
-        self.builder.box(self.pt(c), half, m, instance=self.instance, rot=R)
 
-    def ellipsoid(self, c, radii, m: Material, rot: np.ndarray | None = None) -> None:
-        R = self.R if rot is None else self.R @ rot
-        self.builder.ellipsoid(self.pt(c), radii, m, instance=self.instance, rot=R)
+def record_parts(draw: Callable[[Frame], None]) -> LocalParts:
+    """What `draw(frame)` draws, kept in local coordinates, to `stamp` into any frame later."""
+    builder = PoseBuilder()
+    frame = Frame(builder, 0, EYE3, np.zeros(3))
+    draw(frame)
+    if any(f is not frame for f in builder.frames()):
+        raise ValueError("record_parts: the drawing used a child frame; record each frame's parts apart")
+    return builder.local()
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +95,17 @@ class Rig:
 
     feet: np.ndarray  # [legs, 3] world metres, the ground contact under each foot
     stance: np.ndarray  # [legs] bool
+
+
+def columns(*cols, n: int | None = None) -> np.ndarray:
+    """Rows [n, len(cols)] whose columns are `cols`, each an array [n] or one number for every
+    row (points of several limbs: columns(x, y, z)); n defaults to the first array's length."""
+    if n is None:
+        n = next(len(c) for c in cols if isinstance(c, np.ndarray))
+    out = np.empty((n, len(cols)))
+    for j, c in enumerate(cols):
+        out[:, j] = c
+    return out
 
 
 def v(x: float, y: float, z: float) -> np.ndarray:

@@ -10,6 +10,7 @@ about its hip. That identity is the whole of "no foot sliding". Pure math.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -57,6 +58,7 @@ def smoothstep(x: np.ndarray | float) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
+@lru_cache(maxsize=4096)  # a path's subject keeps its speed for many frames
 def motion_weight(speed: float, slowest: float) -> float:
     """1 when moving, easing to 0 as speed falls to 0, so a stopped body stands instead of freezing mid-stride.
 
@@ -76,6 +78,12 @@ def effective_duty(pattern: GaitPattern, cycle_m: float, max_excursion: float) -
     if cycle_m <= 0:
         return pattern.duty
     return float(np.clip(2.0 * max_excursion / cycle_m, MIN_DUTY, pattern.duty))
+
+
+def _clip(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """np.clip for the few-element arrays of one body (np.clip's overhead is most of its cost there);
+    the same values as np.clip except that it may give a zero the other sign (no caller here sees one)."""
+    return np.minimum(np.maximum(x, lo), hi)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +108,7 @@ def foot_cycle(phase: float, offsets: np.ndarray, duty: float, excursion: float,
     s = np.mod(phase - np.asarray(offsets, dtype=float), 1.0)
     stance = s < duty
     u_st = s / duty
-    u_sw = np.clip((s - duty) / max(1.0 - duty, 1e-9), 0.0, 1.0)
+    u_sw = _clip((s - duty) / max(1.0 - duty, 1e-9), 0.0, 1.0)
     dx = np.where(stance, excursion * (1.0 - 2.0 * u_st), -excursion * np.cos(np.pi * u_sw ** (1.0 / tuck)))
     lz = np.where(stance, 0.0, lift * np.sin(np.pi * u_sw**tuck))
     return FootCycle(dx, lz, stance, np.where(stance, 0.0, u_sw))
@@ -113,7 +121,7 @@ def hip_height(rest: float, reach: float, dx: np.ndarray, lift: np.ndarray) -> f
     feet are spread.
     """
     need = lift + np.sqrt(np.maximum(reach * reach - dx * dx, 0.0))
-    return float(min(rest, float(np.min(need))))
+    return float(min(rest, float(need.min())))
 
 
 def two_bone(hip: np.ndarray, foot: np.ndarray, upper: float, lower: float, bend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,11 +132,11 @@ def two_bone(hip: np.ndarray, foot: np.ndarray, upper: float, lower: float, bend
     """
     hip = np.asarray(hip, dtype=float)
     d_vec = np.asarray(foot, dtype=float) - hip
-    d = np.linalg.norm(d_vec, axis=-1)
+    d = np.sqrt(np.add.reduce(d_vec * d_vec, axis=-1))  # np.linalg.norm's own arithmetic, without its overhead
     u = d_vec / np.maximum(d, 1e-9)[:, None]
-    d = np.clip(d, abs(upper - lower) + 1e-6, (upper + lower) * (1.0 - 1e-6))
+    d = _clip(d, abs(upper - lower) + 1e-6, (upper + lower) * (1.0 - 1e-6))
     a = (upper * upper - lower * lower + d * d) / (2.0 * d)
     h = np.sqrt(np.maximum(upper * upper - a * a, 0.0))
-    n = np.stack([-u[:, 1], u[:, 0]], axis=-1)  # u turned +90° in (x, z): forward when u points down
+    n = u[:, ::-1] * (-1.0, 1.0)  # u turned +90° in (x, z): forward when u points down
     knee = hip + a[:, None] * u + (np.asarray(bend, dtype=float) * h)[:, None] * n
     return knee, hip + d[:, None] * u

@@ -13,8 +13,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hmworld.catalog.subjects import SubjectSpec
-from hmworld.render.builtin.bodies.frame import Frame, Rig, along, rot_y, v
+from hmworld.render.builtin.bodies.frame import (
+    Frame,
+    Rig,
+    along,
+    columns,
+    record_parts,
+    rot_y,
+    v,
+)
 from hmworld.render.builtin.bodies.gait import GaitPattern, foot_cycle, hip_height, two_bone
+from hmworld.render.builtin.bodies.parts import LocalParts
 from hmworld.render.builtin.primitives import Material
 
 DARK = (0.05, 0.04, 0.04)
@@ -195,9 +204,14 @@ def quad_look(spec: SubjectSpec) -> QuadLook:
     )
 
 
-def build_quadruped(fr: Frame, lk: QuadLook, phase: float, pattern: GaitPattern, duty: float, cycle_m: float,
-                    weight: float) -> Rig:
-    """Pose one animal in body frame `fr`; returns where its four feet are."""
+def quad_parts(lk: QuadLook) -> LocalParts:
+    """Torso, coat markings, neck and head in the torso frame: everything but legs and tail, recorded once."""
+    return record_parts(lambda torso: _body(torso, lk))
+
+
+def build_quadruped(fr: Frame, lk: QuadLook, parts: LocalParts, phase: float, pattern: GaitPattern, duty: float,
+                    cycle_m: float, weight: float) -> Rig:
+    """Pose one animal in body frame `fr` (`parts`: quad_parts(lk)); returns where its four feet are."""
     f = lk.form
     excursion = weight * duty * cycle_m / 2.0
     lift = weight * pattern.lift * (lk.upper + lk.lower)
@@ -217,28 +231,27 @@ def build_quadruped(fr: Frame, lk: QuadLook, phase: float, pattern: GaitPattern,
     fore = np.array([True, True, False, False])
     root_x = np.where(fore, lk.fore_x, lk.hind_x)
     ys = np.array([1.0, -1.0, 1.0, -1.0]) * lk.leg_y
-    hips = np.stack([root_x, np.where(fore, z_fore, z_hind)], axis=1)
-    feet = np.stack([root_x + fc.dx, lk.paw_r + fc.lift], axis=1)
+    hips = columns(root_x, np.where(fore, z_fore, z_hind))
+    feet = columns(root_x + fc.dx, lk.paw_r + fc.lift)
     knees, feet = two_bone(hips, feet, lk.upper, lk.lower, np.where(fore, 1.0, -1.0))
-    feet_world = np.zeros((4, 3))
-    for i in range(4):
-        hip = (hips[i, 0], ys[i], hips[i, 1])
-        knee = (knees[i, 0], ys[i], knees[i, 1])
-        foot = (feet[i, 0], ys[i], feet[i, 1])
-        fr.cone(hip, knee, lk.leg_r * 1.45, lk.leg_r, lk.leg_mat)
-        fr.capsule(knee, foot, min(lk.leg_r * 0.85, lk.paw_r), lk.lower_mat)
-        if f.hoof:
-            fr.cylinder((foot[0], foot[1], foot[2] - lk.paw_r), (foot[0], foot[1], foot[2] + 0.6 * lk.paw_r),
-                        lk.paw_r * 1.05, lk.dark)
-        else:
-            fr.ellipsoid((foot[0] + 0.3 * lk.paw_r, foot[1], foot[2]), (lk.paw_r * 1.3, lk.paw_r, lk.paw_r),
-                         lk.lower_mat)
-        feet_world[i] = fr.pt((foot[0], foot[1], foot[2] - lk.paw_r))
-    _body(torso, lk, phase, weight)
+    knee = columns(knees[:, 0], ys, knees[:, 1])
+    foot = columns(feet[:, 0], ys, feet[:, 1])
+    legs = fr.limbs(4)
+    legs.cone(columns(hips[:, 0], ys, hips[:, 1]), knee, lk.leg_r * 1.45, lk.leg_r, lk.leg_mat)
+    legs.capsule(knee, foot, min(lk.leg_r * 0.85, lk.paw_r), lk.lower_mat)
+    if f.hoof:
+        legs.cylinder(columns(foot[:, 0], ys, foot[:, 2] - lk.paw_r), columns(foot[:, 0], ys, foot[:, 2] + 0.6 * lk.paw_r),
+                      lk.paw_r * 1.05, lk.dark)
+    else:
+        legs.ellipsoid(columns(foot[:, 0] + 0.3 * lk.paw_r, ys, foot[:, 2]), (lk.paw_r * 1.3, lk.paw_r, lk.paw_r),
+                       lk.lower_mat)
+    feet_world = fr.pts(columns(foot[:, 0], ys, foot[:, 2] - lk.paw_r))
+    torso.stamp(parts)
+    _tail(torso, lk, np.array(lk.torso_c), phase, weight)
     return Rig(feet_world, fc.stance | (fc.lift <= 0.0))
 
 
-def _body(t: Frame, lk: QuadLook, phase: float, weight: float) -> None:
+def _body(t: Frame, lk: QuadLook) -> None:
     f = lk.form
     feats = lk.features
     rx, ry, rz = lk.torso_r
@@ -267,7 +280,6 @@ def _body(t: Frame, lk: QuadLook, phase: float, weight: float) -> None:
         mid = neck_a + 0.5 * d + np.array([-0.55, 0.0, 0.8]) * lk.neck_r
         t.ellipsoid(mid, (0.55 * np.linalg.norm(d), 0.35 * lk.neck_r, 0.45 * lk.neck_r), lk.accent, rot=along(d))
     _head(t, lk, head)
-    _tail(t, lk, c, phase, weight)
 
 
 def _spots(t: Frame, lk: QuadLook, c: np.ndarray) -> None:
