@@ -18,6 +18,13 @@ class DamagedClip(UserError):
     """
 
 
+class BadArgumentType(UserError, TypeError):
+    """A Python API argument of the wrong type (a bool where a count goes, a string where a flag goes).
+
+    Both a TypeError (what Python code expects) and a UserError (one line at the CLI).
+    """
+
+
 def check_choice(kind: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
     """Return `value` if it is one of `allowed`, else raise a one-line UserError."""
     if value not in allowed:

@@ -11,11 +11,12 @@ from typing import Any
 from hmworld.dataset.official_hmworld.exporter import export_hmworld
 from hmworld.dataset.official_hmworld.importer import import_hmworld
 from hmworld.dataset.splits import SplitRule, assign_split
+from hmworld.dataset.tables import clips_with_depth
 from hmworld.dataset.validate import validate
 from hmworld.dataset.writer import PackageReport, drop_clips, package, refresh_meta, update_columns
 
 __all__ = [
-    "ClipDataset", "PackageReport", "SplitRule", "assign_split", "drop_clips", "export_hmworld", "import_hmworld",
+    "ClipDataset", "PackageReport", "SplitRule", "assign_split", "clips_with_depth", "drop_clips", "export_hmworld", "import_hmworld",
     "package", "refresh_meta", "update_columns", "validate",
 ]
 

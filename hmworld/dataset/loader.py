@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import zipfile
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
@@ -25,7 +27,8 @@ from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
 from hmworld.dataset.tables import check_split, require_dataset, shard_paths
 from hmworld.depth import read_depth
-from hmworld.errors import DamagedClip, UserError
+from hmworld.errors import BadArgumentType, DamagedClip, UserError
+from hmworld.options import check_flag, check_path, check_text, check_type, check_whole, is_whole
 from hmworld.video import read_video
 
 COLUMNS = (
@@ -38,18 +41,50 @@ WINDOWS = ("spread", "contiguous")
 
 def sample_indices(total: int, frames: int | None) -> np.ndarray:
     """`frames` indices spread uniformly over [0, total), first and last included; all if None."""
-    if frames is None:
+    check_whole("total", total, 1)
+    if check_whole("frames", frames, 1, none="every frame") is None:
         return np.arange(total, dtype=np.int64)
     return np.round(np.linspace(0, total - 1, frames)).astype(np.int64)
 
 
 def window_indices(total: int, frames: int | None, start: int) -> np.ndarray:
     """`frames` consecutive indices from `start` (all from 0 if None); ValueError if they leave [0, total)."""
-    if frames is None:
+    check_whole("total", total, 1)
+    check_whole("start", start, 0)
+    if check_whole("frames", frames, 1, none="every frame") is None:
         frames, start = total, 0
     if not 0 <= start <= total - frames:
         raise ValueError(f"a {frames}-frame window cannot start at frame {start} of {total}; allowed: 0..{total - frames}")
     return np.arange(start, start + frames, dtype=np.int64)
+
+
+def _check_size(size: object) -> tuple[int, int] | None:
+    """(height, width) of whole numbers >= 1, or None; one-line errors naming `size`."""
+    if size is None:
+        return None
+    if isinstance(size, (str, bytes)) or not isinstance(size, Sequence) or len(size) != 2 \
+            or not all(is_whole(v) for v in size):
+        raise BadArgumentType(f"size must be (height, width), two whole numbers, or None (the clip's size), "
+                              f"got {size!r} ({type(size).__name__})")
+    if min(int(v) for v in size) < 1:
+        raise UserError(f"size must be (height, width) with positive sides, got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def _check_clips(clips: object) -> list[str]:
+    """A list of clip ids (strings); a bare string is refused (it would be read as its letters)."""
+    if isinstance(clips, (str, bytes)) or not isinstance(clips, Iterable):
+        raise BadArgumentType(f"clips must be a list of clip ids or None (every clip), got {clips!r} "
+                              f"({type(clips).__name__})")
+    out = list(clips)
+    bad = next((c for c in out if not isinstance(c, str)), None)
+    if bad is not None:
+        raise BadArgumentType(f"clips must hold clip ids (strings), got {bad!r} ({type(bad).__name__})")
+    return out
+
+
+def _first_few(ids: list[str], n: int = 3) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
 class _Group:
@@ -88,8 +123,13 @@ class ClipDataset(torch.utils.data.Dataset):
     masks: also load instance masks (set False to skip the work when unused).
     depth: also load depth, item "depth" float32 [T,1,H,W] metres along the optical
     axis (+inf: no surface), resized by the nearest pixel as the masks are (never
-    blended across an edge). A dataset packaged without depth, or a clip without it
-    (a backend that writes none, e.g. ue5), is a UserError naming it.
+    blended across an edge). A dataset packaged without depth, or a selection holding clips
+    without it (rendered with --no-depth, or by a backend that writes none, e.g. ue5), is a
+    UserError at construction naming them; `clips=clips_with_depth(root, split)` selects the others.
+    clips: only these clip ids (in table order; None: every clip of the split); an id not in the
+    split is a UserError.
+    Arguments of the wrong type (frames=True, depth="yes", size=(1.5, 2)) raise BadArgumentType
+    (a TypeError and a UserError), values out of range a UserError; each names the argument.
     """
 
     def __init__(
@@ -103,9 +143,22 @@ class ClipDataset(torch.utils.data.Dataset):
         start: int | None = None,
         seed: int | None = None,
         depth: bool = False,
+        clips: Sequence[str] | None = None,
     ) -> None:
-        self.root = require_dataset(root)
-        self.split = check_split(split)
+        self.root = require_dataset(check_path("root", root))
+        self.split = check_split(check_type("split", split, str, "train or test"))
+        self.frames = check_whole("frames", frames, 1, none="every frame")
+        self.size = _check_size(size)
+        self.masks = check_flag("masks", masks)
+        self.window = check_text("window", window, WINDOWS)
+        self.start = check_whole("start", start, 0, none="a start drawn per item")
+        self.seed = check_whole("seed", seed, 0, none="no seed")
+        self.depth = check_flag("depth", depth)
+        selected = None if clips is None else _check_clips(clips)
+        if self.start is not None and self.frames is None:
+            raise UserError("start needs frames (the window's length); frames=None returns the whole clip")
+        if self.window == "spread" and self.start is not None:
+            raise UserError("start applies to window='contiguous' only; spread frames always start at frame 0")
         self.shards = shard_paths(self.root, split)
         index = []
         for s, path in enumerate(self.shards):
@@ -114,30 +167,12 @@ class ClipDataset(torch.utils.data.Dataset):
                 n = meta.row_group(g).num_rows
                 index.append(np.stack([np.full(n, s), np.full(n, g), np.arange(n)], axis=1))
         self.index = np.concatenate(index) if index else np.zeros((0, 3), np.int64)
-        if frames is not None and (not isinstance(frames, (int, np.integer)) or frames < 1):
-            raise UserError(f"frames must be a positive whole number or None, got {frames!r}")
-        if window not in WINDOWS:
-            raise UserError(f"window must be one of {', '.join(WINDOWS)}; got {window!r}")
-        for name, value in (("start", start), ("seed", seed)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
-                raise UserError(f"{name} must be a whole number >= 0 or None, got {value!r}")
-        if start is not None and frames is None:
-            raise UserError("start needs frames (the window's length); frames=None returns the whole clip")
-        if window == "spread" and start is not None:
-            raise UserError("start applies to window='contiguous' only; spread frames always start at frame 0")
-        if size is not None:
-            if len(size) != 2 or any(int(v) < 1 for v in size):
-                raise UserError(f"size must be (height, width) with positive sides, got {size!r}")
-            size = (int(size[0]), int(size[1]))
-        self.window, self.start, self.seed = window, None if start is None else int(start), seed
-        self.frames = None if frames is None else int(frames)
-        self.size = size
-        self.masks = masks
-        self.depth = bool(depth)
         self.columns = [*COLUMNS, *(["depth_path"] if self.depth else [])]
         if self.depth and self.shards and "depth_path" not in pq.read_schema(self.shards[0]).names:
             raise UserError(f"{self.root}: packaged without depth (no depth_path column); re-package it to load "
                             "depth, or use depth=False")
+        if selected is not None or self.depth:
+            self.index = self._select(self.index, selected)
         self._groups: OrderedDict[tuple[int, int], _Group] = OrderedDict()
         if len(self) and self.frames is not None:
             total = int(self._group(0)[0].cols["frames"][self._group(0)[1]])
@@ -146,6 +181,29 @@ class ClipDataset(torch.utils.data.Dataset):
             if self.start is not None and self.start > total - self.frames:
                 raise UserError(f"start={self.start} but a {self.frames}-frame window of a {total}-frame clip "
                                 f"starts at 0..{total - self.frames}")
+
+    def _select(self, index: np.ndarray, clips: list[str] | None) -> np.ndarray:
+        """The rows of `index` whose clip is in `clips` (all when None), in table order; with depth, a
+        UserError naming the selected clips whose depth_path is null, before any item is read."""
+        columns = ["clip_id", *(["depth_path"] if self.depth else [])]
+        tables = [pq.read_table(p, columns=columns) for p in self.shards]
+        table = pa.concat_tables(tables) if tables else pa.table({c: pa.array([], pa.string()) for c in columns})
+        ids = np.asarray(table.column("clip_id").to_pylist(), dtype=object)
+        keep = np.ones(len(ids), bool)
+        if clips is not None:
+            unknown = sorted(set(clips) - set(ids.tolist()))
+            if unknown:
+                raise UserError(f"clips: {len(unknown)} id(s) not in the {self.split} split of {self.root}: "
+                                f"{_first_few(unknown)}")
+            keep = np.isin(ids, np.asarray(clips, dtype=object))
+        if self.depth:
+            lacking = ids[keep & table.column("depth_path").is_null().to_numpy(zero_copy_only=False)].tolist()
+            if lacking:
+                raise UserError(
+                    f"depth=True, but the table has no depth for {len(lacking)} of the {int(keep.sum())} "
+                    f"{self.split} clips (depth_path is null: {NO_DEPTH_WHY}): {_first_few(lacking)}; use depth=False, "
+                    "or only the clips with depth: clips=clips_with_depth(root, split) from hmworld.dataset")
+        return index[keep]
 
     def __len__(self) -> int:
         return int(self.index.shape[0])

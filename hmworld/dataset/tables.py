@@ -72,3 +72,21 @@ def read_all(root: str | Path, columns: Sequence[str] | None = None) -> pa.Table
     """Every split's rows, train first."""
     paths = shard_paths(require_dataset(root))
     return pa.concat_tables([pq.read_table(p, columns=list(columns) if columns else None) for p in paths])
+
+
+def clips_with_depth(root: str | Path, split: str) -> list[str]:
+    """Ids of the `split` clips whose depth_path is set (their backend wrote depth.npz), in table order.
+
+    For `ClipDataset(root, split, depth=True, clips=clips_with_depth(root, split))` on a dataset that
+    also holds clips without depth (rendered with --no-depth, or by ue5). UserError for a dataset
+    packaged before depth_path existed.
+    """
+    paths = shard_paths(require_dataset(root), check_split(split))
+    if paths and "depth_path" not in pq.read_schema(paths[0]).names:
+        raise UserError(f"{root}: packaged without depth (no depth_path column); re-package it to select clips "
+                        "with depth")
+    table = read_split(root, split, ["clip_id", "depth_path"])
+    if not table.num_rows:
+        return []
+    ids, depth = table.column("clip_id").to_pylist(), table.column("depth_path").to_pylist()
+    return [c for c, d in zip(ids, depth, strict=True) if d is not None]

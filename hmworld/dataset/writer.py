@@ -42,6 +42,7 @@ from hmworld.dataset.versions import (
 )
 from hmworld.errors import UserError
 from hmworld.events import clip_events, read_events
+from hmworld.options import check_flags, check_path, check_whole_type
 from hmworld.processes import process_pool
 
 DEFAULT_SHARD_ROWS = 1000
@@ -178,7 +179,10 @@ def package(
     (nothing is written) unless `keep_going`, which skips and reports it.
     `passed_only` leaves out clips that fail the exit-entry filter.
     """
-    root = Path(dataset_dir)
+    check_whole_type("shard_rows", shard_rows)
+    check_whole_type("workers", workers)
+    check_flags(keep_going=keep_going, passed_only=passed_only)
+    root = check_path("dataset_dir", dataset_dir)
     if shard_rows < 1:
         raise UserError(f"shard size must be at least 1 row, got {shard_rows}")
     clips_root = root / CLIPS_DIR

@@ -29,12 +29,14 @@ from torch.utils.data import Dataset
 from torch.utils.data._utils.collate import default_collate
 
 from hmworld.atomic import atomic_path, write_json
+from hmworld.dataset.tables import check_split
 from hmworld.errors import UserError
 from hmworld.hydra import data as hydra_data
 from hmworld.hydra.config import ModelConfig
 from hmworld.hydra.latent import make_codec
 from hmworld.hydra.pipeline import Prepared, fov_selection, prepare_batch
 from hmworld.hydra.text import TransformersTextEncoder
+from hmworld.options import check_path, check_type
 
 CACHE_FORMAT = 1
 INDEX = "index.json"
@@ -151,7 +153,9 @@ class CacheDataset(Dataset):
     """One split of a cache; item i is a dict of the stored tensors plus caption, n_target and target_length."""
 
     def __init__(self, root: str | Path, split: str = "train") -> None:
-        self.root = Path(root)
+        """A split other than train or test (it would silently be empty) is a one-line UserError."""
+        self.root = check_path("root", root)
+        check_split(check_type("split", split, str, "train or test"))
         index = read_index(root)
         self.settings = index["settings"]
         self.items = [(s["file"], j, c) for s in index["splits"].get(split, []) for j, c in enumerate(s["clips"])]

@@ -13,15 +13,20 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from hmworld.dataset.loader import ClipDataset
+from hmworld.dataset.tables import check_split
 from hmworld.errors import UserError
 from hmworld.hydra.config import ModelConfig
+from hmworld.options import check_flag, check_type
 
 
 def open_dataset(data: Any, split: str, cfg: ModelConfig, masks: bool = True) -> Dataset:
     """A path opens the packaged dataset at the model's frame count and size; a Dataset passes through.
 
-    masks=False skips decoding instance masks (training does not use them).
+    masks=False skips decoding instance masks (training does not use them). A split other than train or
+    test, or a masks that is not True or False, is a one-line UserError naming it.
     """
+    check_split(check_type("split", split, str, "train or test"))
+    masks = check_flag("masks", masks)
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.exists():

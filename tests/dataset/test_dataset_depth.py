@@ -12,7 +12,7 @@ import pytest
 from dataset_support import RULE, make_dataset
 
 from hmworld.clip import CLIP_JSON, DEPTH_FILE, clip_dir, list_clip_dirs, read_clip
-from hmworld.dataset import package
+from hmworld.dataset import clips_with_depth, package
 from hmworld.dataset.official_hmworld.exporter import export_hmworld
 from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HF_METADATA_KEY
@@ -89,18 +89,39 @@ def test_clips_without_depth_package_and_validate_with_a_null_depth_path(mixed: 
     assert validate(mixed).ok, validate(mixed).format()
 
 
-def test_depth_true_on_a_clip_without_depth_is_one_line_naming_it(mixed: Path) -> None:
-    ids = read_all(mixed, ["clip_id", "split", "depth_path"]).to_pylist()
+def test_depth_true_over_clips_without_depth_is_refused_at_construction_naming_them(mixed: Path) -> None:
+    rows = read_all(mixed, ["clip_id", "split", "depth_path"]).to_pylist()
+    assert any(r["depth_path"] is None for r in rows) and any(r["depth_path"] for r in rows)
     for split in ("train", "test"):
-        ds = ClipDataset(mixed, split, frames=2, depth=True)
-        for i in range(len(ds)):
-            cid = ds._group(i)[0].cols["clip_id"][ds._group(i)[1]]
-            if next(r for r in ids if r["clip_id"] == cid)["depth_path"] is None:
-                with pytest.raises(UserError, match=rf"^clip {cid} has no depth \(rendered with --no-depth or by a backend that writes none\); "
-                                                    r"use depth=False"):
-                    ds[i]
-            else:
-                assert ds[i]["depth"].shape == (2, 1, 48, 64)
+        lacking = [r["clip_id"] for r in rows if r["split"] == split and r["depth_path"] is None]
+        having = [r["clip_id"] for r in rows if r["split"] == split and r["depth_path"] is not None]
+        if lacking:  # refused before any item is read (not deep inside a DataLoader worker)
+            n = len(lacking) + len(having)
+            with pytest.raises(UserError, match=rf"^depth=True, but the table has no depth for {len(lacking)} of the "
+                                                rf"{n} {split} clips \(depth_path is null: rendered with --no-depth "
+                                                rf"or by a backend that writes none\): {', '.join(sorted(lacking)[:3])}"
+                                                r".*; use depth=False, or only the clips with depth: "
+                                                r"clips=clips_with_depth\(root, split\)") as e:
+                ClipDataset(mixed, split, frames=2, depth=True)
+            assert "\n" not in str(e.value)
+        assert clips_with_depth(mixed, split) == having  # the way forward the message names
+        ds = ClipDataset(mixed, split, frames=2, depth=True, clips=clips_with_depth(mixed, split))
+        assert [ds[i]["clip_id"] for i in range(len(ds))] == having
+        assert all(ds[i]["depth"].shape == (2, 1, 48, 64) for i in range(len(ds)))
+        assert len(ClipDataset(mixed, split, frames=2)) == len(lacking) + len(having)  # depth=False: every clip
+
+
+def test_clips_selects_clips_in_table_order_and_refuses_unknown_ids(mixed: Path) -> None:
+    ids = read_all(mixed, ["clip_id", "split"]).to_pylist()
+    train = [r["clip_id"] for r in ids if r["split"] == "train"]
+    ds = ClipDataset(mixed, "train", frames=2, clips=list(reversed(train[:2])))
+    assert [ds[i]["clip_id"] for i in range(len(ds))] == train[:2]
+    with pytest.raises(UserError, match=r"^clips: 1 id\(s\) not in the train split of .*: nope$"):
+        ClipDataset(mixed, "train", clips=[train[0], "nope"])
+    with pytest.raises(TypeError, match=r"^clips must be a list of clip ids or None \(every clip\), got 'abc' \(str\)"):
+        ClipDataset(mixed, "train", clips="abc")
+    with pytest.raises(TypeError, match=r"^clips must hold clip ids \(strings\), got 3 \(int\)"):
+        ClipDataset(mixed, "train", clips=[3])
 
 
 def _without_depth_columns(root: Path) -> None:
@@ -121,6 +142,8 @@ def test_a_dataset_packaged_before_depth_still_validates_and_loads_but_refuses_d
     assert ClipDataset(fresh, "train", frames=2)[0]["video"].shape == (2, 3, 48, 64)
     with pytest.raises(UserError, match=r"packaged without depth \(no depth_path column\); re-package"):
         ClipDataset(fresh, "train", depth=True)
+    with pytest.raises(UserError, match=r"packaged without depth \(no depth_path column\); re-package"):
+        clips_with_depth(fresh, "train")
 
 
 def _first(root: Path) -> Path:
@@ -155,7 +178,8 @@ def test_validate_reports_depth_of_the_wrong_size_nan_and_a_missing_file(fresh: 
     assert "frame 7 holds depths that are not positive metres or +inf (1 such values" in \
         _problems(fresh, clip.name, quick=False)
     (clip / DEPTH_FILE).unlink()
-    assert f"{clip / DEPTH_FILE}: depth is missing" in _problems(fresh, clip.name)
+    assert _problems(fresh, clip.name) == \
+        f"{clip / DEPTH_FILE}: depth is missing (the table's depth_path and clip.json name it)"
 
 
 def test_validate_reports_another_clips_depth_swapped_in(fresh: Path) -> None:
@@ -196,3 +220,47 @@ def test_export_writes_depth_beside_the_masks_only_for_clips_that_have_it(mixed:
             rec = read_clip(clip_dir(mixed, cid))
             cond = read_depth(sample / "cond_depth.npz")
             np.testing.assert_array_equal(cond[31 : 31 + 15], rec.load_depth()[:15])  # 30 frames: 15 a stream
+
+
+def _split_member(path: Path, key: str, t: int, crop: int) -> None:
+    """Rewrite a per-frame archive with member t cropped to `crop` columns (mixed member shapes)."""
+    with np.load(path) as z:
+        arrays = {n: z[n] for n in z.files}
+    name = f"{key}_{t:05d}"
+    arrays[name] = arrays[name][:, :crop]
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def test_validate_names_the_member_of_another_shape_in_a_per_frame_archive(fresh: Path) -> None:
+    clip = _first(fresh)
+    _split_member(clip / DEPTH_FILE, "depth", 7, 10)
+    assert _problems(fresh, clip.name) == \
+        f"{clip / DEPTH_FILE}: member depth_00007 is float16 [48, 10], expected float16 [48, 64]"
+    _split_member(clip / "instances.npz", "ids", 5, 40)
+    _split_member(clip / "instances.npz", "ids", 9, 40)
+    assert f"{clip / 'instances.npz'}: member ids_00005 is uint8 [48, 40], expected uint8 [48, 64] (2 of 30 members " \
+           "differ, the first named)" in _problems(fresh, clip.name)
+
+
+def test_a_depth_file_removed_by_a_no_depth_rerender_is_one_line(fresh: Path) -> None:
+    clip = _first(fresh)  # as `render --no-depth` leaves it: no depth.npz, clip.json lists none
+    (clip / DEPTH_FILE).unlink()
+    d = json.loads((clip / CLIP_JSON).read_text())
+    del d["files"]["depth"]
+    (clip / CLIP_JSON).write_text(json.dumps(d))
+    assert _problems(fresh, clip.name) == (f"{clip / DEPTH_FILE}: depth is missing (the table's depth_path names it, "
+                                           "but clip.json lists none: re-rendered with --no-depth? re-package the clip)")
+
+
+def test_a_stray_depth_file_nothing_lists_is_a_warning(mixed: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(mixed, root)
+    without = next(r["clip_id"] for r in read_all(root, ["clip_id", "depth_path"]).to_pylist() if r["depth_path"] is None)
+    having = next(p for p in list_clip_dirs(root) if read_clip(p).has_depth)
+    shutil.copyfile(having / DEPTH_FILE, clip_dir(root, without) / DEPTH_FILE)
+    report = validate(root)
+    assert report.ok and [(w.clip, w.message) for w in report.warnings] == [(without, (
+        f"{clip_dir(root, without) / DEPTH_FILE}: not listed by the table (depth_path is null) nor by clip.json, "
+        "so nothing reads it; remove it, or re-render the clip with depth and re-package"))]
+    assert f"\nwarning: {without}: {clip_dir(root, without) / DEPTH_FILE}: not listed" in report.format()
