@@ -153,3 +153,42 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         if isinstance(e, OSError):
             raise with_path(e, target) from e.__cause__
         raise
+
+
+@contextlib.contextmanager
+def staging_dir(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """A hidden temporary folder inside `folder` (made if missing) for a run's new files, removed when
+    the block ends however it ends; the caller moves what it made into `folder` with `move_into`
+    once everything is written, so a refused, failed or interrupted run changes nothing there.
+
+    A `folder` this call made is removed again if it is left empty; temporaries of dead runs
+    are swept first (`sweep_temporaries`).
+    """
+    base = Path(folder)
+    created = not base.exists()
+    base.mkdir(parents=True, exist_ok=True)
+    sweep_temporaries(base)
+    stage = Path(tempfile.mkdtemp(prefix=temp_prefix("stage"), suffix=".tmp", dir=base))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                base.rmdir()  # only if empty: nothing was moved in
+
+
+def move_into(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Put file or folder `src` at `dst` by a rename (same file system), replacing what is there.
+
+    A folder already at `dst` is first renamed aside and removed after the new one is in place,
+    so `dst` never holds a mix of the two.
+    """
+    src, dst = Path(src), Path(dst)
+    if dst.is_dir() and not dst.is_symlink():
+        old = dst.parent / f"{temp_prefix(dst.name)}old.tmp"
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)

@@ -240,12 +240,15 @@ def report_cmd(
     clips: Annotated[str, typer.Option("--clips", help="Clip pages to write: the first N clips of the table, or 'all'. The index lists every clip.")] = "all",
     workers: Annotated[int, typer.Option("--workers", help="Processes writing clip pages.")] = 1,
     open_: Annotated[bool, typer.Option("--open", help="Open the overview in the default web browser when done.")] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", help="Skip damaged clips (named; their pages name the problem) instead of stopping.")] = False,
 ) -> None:
     """Write a static, offline HTML report: overview plots, a page per clip (video, masks, top-down map, timeline), a clip index."""
 
     from hmworld.report import build_report, parse_clips
 
-    summary = build_report(dataset_dir, out, parse_clips(clips), workers=workers)
+    summary = build_report(dataset_dir, out, parse_clips(clips), workers=workers, keep_going=keep_going)
+    for problem in summary.skipped:
+        typer.echo(f"skipped {problem}", err=True)
     typer.echo(summary.format())
     if open_:
         webbrowser.open((summary.out / "index.html").resolve().as_uri())

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from hmworld.clip import DEPTH_FILE, INSTANCES_KEY, ClipRecord, read_instances
+from hmworld.clip import CLIP_JSON, DEPTH_FILE, INSTANCES_KEY, ClipRecord, read_instances
 from hmworld.depth import DEPTH_DTYPE, DEPTH_KEY, read_depth
 from hmworld.frame_arrays import member
 
@@ -32,6 +32,25 @@ def npz_header(path: str | Path, name: str = "ids") -> tuple[tuple[int, ...], np
     """Shape and dtype of one array in an .npz, read from its header without decompressing the data."""
     with zipfile.ZipFile(path) as z:
         return member_header(z, name)
+
+
+def member_problem(path: Path, z: zipfile.ZipFile, key: str, frames: int, shape: tuple[int, ...],
+                   dtype: np.dtype, what: str) -> str | None:
+    """None when every per-frame member ``{key}_{t:05d}`` (hmworld.frame_arrays) is `dtype` [`shape`];
+    else one line naming the file and, when the members differ from each other, the first bad member.
+
+    Headers only: nothing is decompressed. `what` names the members ("frames", "ids").
+    """
+    heads = [(member(key, t), *member_header(z, member(key, t))) for t in range(frames)]
+    bad = [(name, sh, d) for name, sh, d in heads if (sh, d) != (shape, dtype)]
+    if not bad:
+        return None
+    want = f"expected {dtype} {list(shape)}"
+    if len({(sh, d) for _, sh, d in heads}) == 1:  # all alike: the whole file is another size or type
+        return f"{path}: {what} are {bad[0][2]} {list(bad[0][1])}, {want}"
+    name, sh, d = bad[0]
+    return (f"{path}: member {name} is {d} {list(sh)}, {want} ({len(bad)} of {frames} members differ, "
+            f"the first named)" if len(bad) > 1 else f"{path}: member {name} is {d} {list(sh)}, {want}")
 
 
 def probe_video(path: Path, frames: int, width: int, height: int) -> list[str]:
@@ -88,18 +107,20 @@ def check_instances(path: Path, frames: int, width: int, height: int, n_subjects
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
             if stack in names:
-                shapes, want = {member_header(z, INSTANCES_KEY)}, ((frames, height, width), np.dtype(np.uint8))
+                shape, dtype = member_header(z, INSTANCES_KEY)
+                want = ((frames, height, width), np.dtype(np.uint8))
+                problem = None if (shape, dtype) == want else f"{path}: ids are {dtype} {list(shape)}, " \
+                                                              f"expected {want[1]} {list(want[0])}"
             else:
                 members = [member(INSTANCES_KEY, t) for t in range(frames)]
                 if names != [f"{m}.npy" for m in members]:
                     return [f"{path}: holds {len(names)} members, expected {frames} (one per frame, "
                             f"{member(INSTANCES_KEY, 0)} …) or one {INSTANCES_KEY!r} stack"]
-                shapes, want = {member_header(z, m) for m in members}, ((height, width), np.dtype(np.uint8))
+                problem = member_problem(path, z, INSTANCES_KEY, frames, (height, width), np.dtype(np.uint8), "ids")
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
         return [f"{path}: cannot be read as instances.npz ({type(e).__name__}: {e})"]
-    if shapes and shapes != {want}:
-        got = ", ".join(f"{d} {list(sh)}" for sh, d in sorted(shapes, key=str))
-        return [f"{path}: ids are {got}, expected {want[1]} {list(want[0])}"]
+    if problem:
+        return [problem]
     if deep:
         try:
             top = int(read_instances(path).max()) if frames else 0
@@ -110,11 +131,13 @@ def check_instances(path: Path, frames: int, width: int, height: int, n_subjects
     return []
 
 
-def check_depth(path: Path, frames: int, width: int, height: int, deep: bool) -> list[str]:
+def check_depth(path: Path, frames: int, width: int, height: int, deep: bool,
+                listed_by: str = f"{CLIP_JSON} lists {DEPTH_FILE}") -> list[str]:
     """depth.npz holds one float16 [H,W] member per frame (hmworld.depth); with deep, every value is
-    a positive depth or +inf (no surface), never NaN, zero or negative."""
+    a positive depth or +inf (no surface), never NaN, zero or negative. `listed_by` says who names
+    the file, for the one line a missing file gets."""
     if not path.is_file():
-        return [f"{path}: depth is missing (clip.json lists {DEPTH_FILE})"]
+        return [f"{path}: depth is missing ({listed_by})"]
     want = [f"{member(DEPTH_KEY, t)}.npy" for t in range(frames)]
     try:
         with zipfile.ZipFile(path) as z:
@@ -122,12 +145,11 @@ def check_depth(path: Path, frames: int, width: int, height: int, deep: bool) ->
             if names != want:
                 return [f"{path}: holds {len(names)} members, expected {frames} (one per frame, "
                         f"{member(DEPTH_KEY, 0)} …)"]
-            shapes = {member_header(z, member(DEPTH_KEY, t)) for t in range(frames)}
+            problem = member_problem(path, z, DEPTH_KEY, frames, (height, width), DEPTH_DTYPE, "frames")
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
         return [f"{path}: cannot be read as {DEPTH_FILE} ({type(e).__name__}: {e})"]
-    if shapes and shapes != {((height, width), DEPTH_DTYPE)}:
-        got = ", ".join(f"{d} {list(sh)}" for sh, d in sorted(shapes, key=str))
-        return [f"{path}: frames are {got}, expected {DEPTH_DTYPE} {[height, width]}"]
+    if problem:
+        return [problem]
     if deep and frames:
         try:
             d = read_depth(path)

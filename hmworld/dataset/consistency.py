@@ -80,7 +80,8 @@ def row_problems(root: Path, row: dict[str, Any], deep: bool, damaged: Collectio
     """Everything in which the table row `row` (ROW_COLUMNS) and the clip folder it names disagree.
 
     damaged: names of the clip's files (VIDEO_FILE, INSTANCES_FILE, DEPTH_FILE) the
-    file checks found broken; their digests are not compared, so one damage is one line.
+    file checks found broken; their digests are not compared (nor, for DEPTH_FILE, whether clip.json
+    still lists it: a missing depth.npz the table names is one line), so one damage is one line.
     """
     cid = row["clip_id"]
     folder = root / CLIPS_DIR / cid
@@ -107,7 +108,7 @@ def row_problems(root: Path, row: dict[str, Any], deep: bool, damaged: Collectio
     elif caption != row["caption"]:
         out.append(f"caption in the table differs from {CAPTION_JSON} ({row['caption'][:40]!r} vs {caption[:40]!r})")
     shot = record.shot
-    if "depth_path" in row and (row["depth_path"] is not None) != record.has_depth:
+    if "depth_path" in row and (row["depth_path"] is not None) != record.has_depth and DEPTH_FILE not in damaged:
         out.append(f"depth_path is {row['depth_path']!r} in the table, but {CLIP_JSON} says the clip has "
                    f"{'a' if record.has_depth else 'no'} {DEPTH_FILE} (re-package the clip)")
     if row["scene"] != shot.scene:

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hmworld.clip import CLIP_JSON, DEPTH_FILE, INSTANCES_FILE, VIDEO_FILE, clip_dir
+from hmworld.clip import CLIP_JSON, DEPTH_FILE, INSTANCES_FILE, VIDEO_FILE, clip_dir, read_clip
 from hmworld.dataset.arrays import fixed_numpy, ragged_numpy
 from hmworld.dataset.checks import check_depth, check_instances, decode_video, probe_video
 from hmworld.dataset.consistency import ROW_COLUMNS, row_problems
@@ -25,7 +25,7 @@ from hmworld.dataset.layout import CARD, INFO_PATH, PIXEL_COUNTS_PATH
 from hmworld.dataset.schema import MAX_SUBJECTS, table_schema
 from hmworld.dataset.tables import require_dataset, shard_paths
 from hmworld.dataset.writer import Problem
-from hmworld.errors import UserError
+from hmworld.errors import DamagedClip, UserError
 from hmworld.events import EVENT_KINDS
 from hmworld.processes import process_pool
 
@@ -42,6 +42,7 @@ class ValidationReport:
     videos_checked: int
     decoded: bool
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()  # not wrong, but worth a look (a stray file); `ok` ignores them
 
     @property
     def ok(self) -> bool:
@@ -50,14 +51,44 @@ class ValidationReport:
     def format(self) -> str:
         how = "decoded every frame of" if self.decoded else "counted the packets of"
         head = f"{self.dataset_dir}: {self.clips} clips; {how} {self.videos_checked} videos"
-        if self.ok:
-            return f"{head}; no problems"
-        lines = [f"{head}; {len(self.problems)} problem(s):"]
+        lines = [f"{head}; no problems" if self.ok else f"{head}; {len(self.problems)} problem(s):"]
         lines += [f"  {p.clip + ': ' if p.clip else ''}{p.message}" for p in self.problems]
+        lines += [f"warning: {p.clip + ': ' if p.clip else ''}{p.message}" for p in self.warnings]
         return "\n".join(lines)
 
 
-def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict]) -> list[str]:
+def _stray_depth(folder: Path, row: dict) -> list[str]:
+    """A depth.npz that neither the table (depth_path null) nor clip.json lists: a warning, since no
+    reader opens it (left by a render before a `render --no-depth` re-render, or copied in)."""
+    path = folder / DEPTH_FILE
+    if "depth_path" not in row or row["depth_path"] is not None or not path.is_file():
+        return []
+    try:
+        if read_clip(folder).has_depth:
+            return []  # clip.json lists it: row_problems reports the table as out of date (an error)
+    except DamagedClip:
+        return []  # row_problems reports the clip.json
+    return [f"{path}: not listed by the table (depth_path is null) nor by {CLIP_JSON}, so nothing reads it; "
+            "remove it, or re-render the clip with depth and re-package"]
+
+
+def _depth_listed_by(folder: Path, path: Path) -> str:
+    """Who names the depth.npz the table lists, for the one line a missing one gets: after a
+    `render --no-depth` re-render clip.json no longer lists it, and re-packaging is the fix."""
+    if path.is_file():
+        return ""  # not missing: check_depth does not use it
+    try:
+        listed = read_clip(folder).has_depth
+    except DamagedClip:
+        listed = True  # row_problems reports the clip.json
+    if listed:
+        return f"the table's depth_path and {CLIP_JSON} name it"
+    return (f"the table's depth_path names it, but {CLIP_JSON} lists none: re-rendered with --no-depth? "
+            "re-package the clip")
+
+
+def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict]) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of one table row's clip files."""
     root, clip_id, video, instances, frames, width, height, n, deep, row = args
     out = []
     folder = clip_dir(root, clip_id)
@@ -68,13 +99,14 @@ def _check_files(args: tuple[Path, str, str, str, int, int, int, int, bool, dict
     video_problems = look(root / video, frames, width, height)
     mask_problems = check_instances(root / instances, frames, width, height, n, deep)
     depth = row.get("depth_path")  # null: the clip has no depth (or the table predates depth_path)
-    depth_problems = check_depth(root / depth, frames, width, height, deep) if depth else []
+    depth_problems = check_depth(root / depth, frames, width, height, deep, _depth_listed_by(folder, root / depth)) \
+        if depth else []
     out += video_problems + mask_problems + depth_problems
     if missing:
-        return out
+        return out, []
     damaged = [name for name, found in ((VIDEO_FILE, video_problems), (INSTANCES_FILE, mask_problems),
                                         (DEPTH_FILE, depth_problems)) if found]
-    return out + row_problems(root, row, deep and not out, damaged)
+    return out + row_problems(root, row, deep and not out, damaged), _stray_depth(folder, row)
 
 
 def _check_rows(table: pa.Table, split: str, info: DatasetInfo | None) -> list[Problem]:
@@ -195,7 +227,7 @@ def validate(
         if stated and stated.get(split) != n:
             problems.append(Problem("", f"{INFO_PATH} states {stated.get(split)} {split} clips, the tables hold {n}"))
 
-    def run() -> list[list[str]]:
+    def run() -> list[tuple[list[str], list[str]]]:
         if workers > 1 and len(jobs) > 1:
             with process_pool(workers) as pool:
                 return list(pool.map(_check_files, jobs, chunksize=4))
@@ -206,6 +238,8 @@ def validate(
                 progress(k + 1, len(jobs))
         return results
 
-    for job, found in zip(jobs, run(), strict=True):
+    warnings: list[Problem] = []
+    for job, (found, warned) in zip(jobs, run(), strict=True):
         problems += [Problem(job[1], m) for m in found]
-    return ValidationReport(root, len(seen), len(jobs), not quick, tuple(problems))
+        warnings += [Problem(job[1], m) for m in warned]
+    return ValidationReport(root, len(seen), len(jobs), not quick, tuple(problems), tuple(warnings))

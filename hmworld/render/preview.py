@@ -5,7 +5,8 @@ frame and come back: every tile is labelled with its frame number and, per
 subject, whether it is visible, hidden (in frame but covered) or out of frame.
 With depth, each tile's depth map sits under it, colour-mapped by inverse
 depth (turbo: near red, far blue; black where no surface), and a scale bar in
-metres ends the sheet.
+metres ends the sheet (or, when no frame has a surface, a black strip saying so).
+Labels shorten, then drop, where a tile or the sheet is too narrow for them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ NO_SURFACE_RGB = (0, 0, 0)  # depth +inf: sky, nothing within range
 DEPTH_COLORMAP = "turbo"
 DEPTH_PERCENTILES = (2.0, 98.0)  # the colour scale spans these of a clip's finite depths
 SCALE_BAR_H = 2 * LABEL_H
+LABEL_GAP = 6  # px between two labels on one line
 
 
 def outline(mask: np.ndarray, width: int = 1) -> np.ndarray:
@@ -50,11 +52,12 @@ def draw_outlines(rgb: np.ndarray, ids: np.ndarray, n_subjects: int, width: int 
     return out
 
 
-def depth_range(depth: np.ndarray) -> tuple[float, float]:
-    """(near, far) metres the colour scale spans: DEPTH_PERCENTILES of the finite depths (1, 2 if none)."""
+def depth_range(depth: np.ndarray) -> tuple[float, float] | None:
+    """(near, far) metres the colour scale spans: DEPTH_PERCENTILES of the finite depths; None when
+    there is none (all +inf: every pixel is sky, and no scale would be true)."""
     finite = depth[np.isfinite(depth)]
     if finite.size == 0:
-        return 1.0, 2.0
+        return None
     near, far = (float(v) for v in np.percentile(finite, DEPTH_PERCENTILES))
     return near, max(far, near * 1.01)
 
@@ -75,19 +78,78 @@ def depth_rgb(depth: np.ndarray, near: float, far: float) -> np.ndarray:
     return out
 
 
-def depth_scale_bar(width: int, near: float, far: float) -> Image.Image:
-    """A `width` × SCALE_BAR_H strip: the colour scale from far (left) to near (right), labelled in metres."""
+def _metres(v: float) -> str:
+    return f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def _fitting(draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont | ImageFont.FreeTypeFont,
+             variants: list[list[str]], width: float, gap: int = LABEL_GAP) -> list[str]:
+    """The first variant (most to least verbose) whose texts fit side by side in `width` px; none fits: []."""
+    for texts in variants:
+        if sum(draw.textlength(t, font=font) for t in texts) + gap * max(0, len(texts) - 1) <= width:
+            return texts
+    return []
+
+
+def depth_scale_bar(width: int, span: tuple[float, float] | None) -> Image.Image:
+    """A `width` × SCALE_BAR_H strip: the colour scale from far (left) to near (right), labelled in metres.
+
+    span: (near, far) metres (`depth_range`), or None when no frame has a surface: the strip is then
+    black (the colour of no surface) and says so instead of showing a scale. Labels shorten, then
+    drop, where the strip is too narrow for them (never drawn over each other).
+    """
     img = Image.new("RGB", (width, SCALE_BAR_H), (24, 24, 24))
-    inv = np.linspace(1.0 / far, 1.0 / near, max(1, width - 8))
-    bar = depth_rgb(1.0 / inv, near, far)
-    img.paste(Image.fromarray(np.repeat(bar[None], LABEL_H - 4, axis=0)), (4, 2))
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default()
-    draw.text((4, LABEL_H), f"depth: far {far:.1f} m", fill=(230, 230, 230), font=font)
-    text = f"near {near:.1f} m; black: no surface"
-    draw.text((max(4, width - 4 - round(draw.textlength(text, font=font))), LABEL_H), text, fill=(230, 230, 230),
-              font=font)
+    room = width - 8
+    grey = (230, 230, 230)
+    if span is None:
+        draw.rectangle((4, 2, 4 + max(0, room - 1), LABEL_H - 3), fill=NO_SURFACE_RGB, outline=(90, 90, 90))
+        texts = _fitting(draw, font, [["depth: no surface in any frame (all black)"], ["no surface"], ["none"]], room)
+        for t in texts:
+            draw.text((4, LABEL_H), t, fill=grey, font=font)
+        return img
+    near, far = span
+    inv = np.linspace(1.0 / far, 1.0 / near, max(1, room))
+    bar = depth_rgb(1.0 / inv, near, far)
+    img.paste(Image.fromarray(np.repeat(bar[None], LABEL_H - 4, axis=0)), (4, 2))
+    for x, text in scale_labels(draw, font, width, near, far):
+        draw.text((x, LABEL_H), text, fill=grey, font=font)
     return img
+
+
+def scale_labels(draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, width: int,
+                 near: float, far: float) -> list[tuple[int, str]]:
+    """(x, text) of the scale bar's labels: far at the left edge, near at the right, at least LABEL_GAP
+    px apart; the most verbose of the variants that fits, none when not even bare numbers do."""
+    texts = _fitting(draw, font, [
+        [f"depth: far {_metres(far)} m", f"near {_metres(near)} m; black: no surface"],
+        [f"far {_metres(far)} m", f"near {_metres(near)} m"],
+        [f"{_metres(far)} m", f"{_metres(near)} m"],
+        [f"{_metres(far)}", f"{_metres(near)}"],
+    ], width - 8)
+    if not texts:
+        return []
+    left, right = texts
+    return [(4, left), (width - 4 - int(np.ceil(draw.textlength(right, font=font))), right)]
+
+
+def tile_labels(draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont | ImageFont.FreeTypeFont, x: int, y: int,
+                width: int, t: int, states: list[str]) -> None:
+    """A tile's label row: frame number and each subject's state in its colour, in `width` px.
+
+    Shortened ("12", "1v") where the full labels ("t=12", "1:vis") do not fit, and trailing
+    subjects dropped where not even those do; never drawn into the next tile.
+    """
+    full = [f"t={t}", *(f"{k + 1}:{s}" for k, s in enumerate(states))]
+    short = [f"{t}", *(f"{k + 1}{s[0]}" for k, s in enumerate(states))]
+    variants = [full, short] + [short[:n] for n in range(len(short) - 1, 0, -1)]
+    texts = _fitting(draw, font, variants, width - 6)
+    cx = x + 3
+    for k, text in enumerate(texts):
+        colour = (230, 230, 230) if k == 0 else tuple(int(c) for c in SUBJECT_COLORS[(k - 1) % len(SUBJECT_COLORS)])
+        draw.text((cx, y + 1), text, fill=colour, font=font)
+        cx += round(draw.textlength(text, font=font)) + LABEL_GAP
 
 
 def pick_frames(total: int, count: int) -> np.ndarray:
@@ -124,7 +186,8 @@ def contact_sheet(
     rgb = read_video(rec.video_path, idx)
     ids = rec.load_instances(idx)
     dm = rec.load_depth(idx) if depth else None
-    near, far = depth_range(dm) if dm is not None else (1.0, 2.0)
+    span = depth_range(dm) if dm is not None else None
+    near, far = span or (1.0, 2.0)  # no span: every depth pixel is +inf, drawn NO_SURFACE_RGB whatever the range
     vis = rec.measured.visible_pixels
     sil = rec.measured.silhouette_pixels
     tw, th = max(1, round(shot.width * scale)), max(1, round(shot.height * scale))
@@ -144,14 +207,10 @@ def contact_sheet(
         if dm is not None:  # nearest pixel: depth is never blended across an edge
             sheet.paste(Image.fromarray(depth_rgb(dm[j], near, far)).resize((tw, th), Image.NEAREST),
                         (x, y + LABEL_H + th))
-        draw.text((x + 3, y + 1), f"t={t}", fill=(230, 230, 230), font=font)
-        cx = x + 44
-        for k in range(shot.n_subjects):
-            s = _state(int(vis[k, t]), None if sil is None else int(sil[k, t]))
-            draw.text((cx, y + 1), f"{k + 1}:{s}", fill=tuple(int(c) for c in SUBJECT_COLORS[k % len(SUBJECT_COLORS)]), font=font)
-            cx += 44
+        states = [_state(int(vis[k, t]), None if sil is None else int(sil[k, t])) for k in range(shot.n_subjects)]
+        tile_labels(draw, font, x, y, tw, int(t), states)
     if depth:
-        sheet.paste(depth_scale_bar(sheet.width, near, far), (0, rows * cell))
+        sheet.paste(depth_scale_bar(sheet.width, span), (0, rows * cell))
     return sheet
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 from hmworld.clip import ClipRecord, clip_dir, is_complete, read_clip
 from hmworld.dataset.info import DatasetInfo, read_info
 from hmworld.dataset.tables import read_all, require_dataset
-from hmworld.errors import UserError
+from hmworld.errors import DamagedClip, UserError
 from hmworld.events import ClipEvents, EventParams, clip_events, read_events
 
 # table columns the report reads (never the per-frame arrays: those come from clip folders, one at a time)
@@ -77,7 +77,7 @@ def load_clip(root: Path, row: dict[str, Any]) -> ClipView:
     """A table row's clip with its folder's shot and events; UserError when the folder is missing."""
     path = clip_dir(root, row["clip_id"])
     if not is_complete(path):
-        raise UserError(f"clip folder {str(path)!r} is missing or incomplete (no clip.json); the table lists it")
+        raise DamagedClip(f"clip folder {str(path)!r} is missing or incomplete (no clip.json); the table lists it")
     record = read_clip(path)
     events, computed = clip_states(record)
     return ClipView(row, record, events, computed)

@@ -52,11 +52,14 @@ def figure(src: str, alt: str, caption: str) -> str:
 
 
 def overview_page(name: str, n_clips: int, n_pages: int, figures: Sequence[tuple[str, str, str]],
-                  settings: Sequence[tuple[str, Any]]) -> str:
-    """figures: (src, alt, caption) each; settings: key/value rows from meta/info.json and the table."""
+                  settings: Sequence[tuple[str, Any]], damaged: Sequence[str] = ()) -> str:
+    """figures: (src, alt, caption) each; settings: key/value rows from meta/info.json and the table;
+    damaged: ids of clips whose pages --keep-going replaced by a page naming the damage."""
     figs = "\n".join(figure(*f) for f in figures)
+    links = ", ".join(f'<a href="clips/{_e(c)}/index.html">{_e(c)}</a>' for c in damaged)
+    skipped = f' <span class="note">Damaged, page names the problem: {links}.</span>' if damaged else ""
     body = f"""<h1>{_e(name)}: {n_clips} clips</h1>
-<p>Clip pages: {n_pages} of {n_clips} (<a href="clips.html">clip index</a>).</p>
+<p>Clip pages: {n_pages} of {n_clips} (<a href="clips.html">clip index</a>).{skipped}</p>
 <h2>Render settings and versions</h2>
 {kv_table(settings, "settings")}
 <h2>Overview</h2>
@@ -87,6 +90,24 @@ def clips_data_js(rows: Sequence[dict[str, Any]]) -> str:
     return "window.HMW_CLIPS = " + json.dumps(list(rows), separators=(",", ":")) + ";\n"
 
 
+def _prev_next(prev_next: tuple[str | None, str | None]) -> tuple[str, str]:
+    prev, nxt = prev_next
+    prev_a = f'<a id="prev-clip" href="../{_e(prev)}/index.html">← {_e(prev)}</a>' if prev else "<span></span>"
+    next_a = f'<a id="next-clip" href="../{_e(nxt)}/index.html">{_e(nxt)} →</a>' if nxt else "<span></span>"
+    return prev_a, next_a
+
+
+def damaged_page(clip_id: str, problem: str, prev_next: tuple[str | None, str | None]) -> str:
+    """The page of a clip that `report --keep-going` could not read: the problem, and prev/next."""
+    prev_a, next_a = _prev_next(prev_next)
+    body = f"""<h1>{_e(clip_id)}</h1>
+<div class="prevnext">{prev_a}{next_a}</div>
+<p class="note" id="damaged">This clip's page could not be made: {_e(problem)}.</p>
+<p>Run <code>hmworld validate</code> on the dataset for everything that is wrong with it.</p>
+<div class="prevnext">{prev_a}{next_a}</div>"""
+    return page(clip_id, body, "../../")
+
+
 def clip_page(
     clip_id: str,
     meta: Sequence[tuple[str, Any]],
@@ -115,9 +136,7 @@ def clip_page(
     ev_rows = "".join(
         f"<tr><td>{_e(s)}</td><td>{_e(k)}</td><td>{f}</td><td>{_e(t)}</td></tr>" for s, k, f, t in events
     ) or '<tr><td colspan="4">no events</td></tr>'
-    prev, nxt = prev_next
-    prev_a = f'<a id="prev-clip" href="../{_e(prev)}/index.html">← {_e(prev)}</a>' if prev else "<span></span>"
-    next_a = f'<a id="next-clip" href="../{_e(nxt)}/index.html">{_e(nxt)} →</a>' if nxt else "<span></span>"
+    prev_a, next_a = _prev_next(prev_next)
     note_html = f'<p class="note">{_e(note)}</p>' if note else ""
     depth_html = (
         '<h2 id="depth">Depth</h2>\n'

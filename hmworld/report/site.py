@@ -37,7 +37,8 @@ from hmworld import __version__
 from hmworld.atomic import write_text
 from hmworld.catalog import SCENES, SUBJECTS
 from hmworld.clip import CLIPS_DIR, NO_DEPTH_WHY, VIDEO_FILE
-from hmworld.errors import UserError
+from hmworld.errors import DamagedClip, UserError
+from hmworld.options import check_flags, check_path, check_whole_type
 from hmworld.outputs import os_error_line, with_path
 from hmworld.processes import process_pool
 from hmworld.report import figures as F
@@ -49,7 +50,14 @@ from hmworld.report.data import (
     load_clip,
     load_dataset,
 )
-from hmworld.report.html import ASSETS, clip_page, clips_data_js, clips_page, overview_page
+from hmworld.report.html import (
+    ASSETS,
+    clip_page,
+    clips_data_js,
+    clips_page,
+    damaged_page,
+    overview_page,
+)
 from hmworld.report.media import link_or_copy, poster_and_thumb, write_mask_strips, write_sheet
 from hmworld.report.timeline import timeline_figure
 from hmworld.report.topdown import topdown_figure
@@ -70,6 +78,7 @@ class ReportSummary:
     pages: int
     seconds: float
     page_seconds: float
+    skipped: tuple[str, ...] = ()  # damaged clips --keep-going gave a page naming the problem, "clip <id>: …"
 
     def format(self) -> str:
         per = f", {self.page_seconds / self.pages:.2f} s per clip page" if self.pages else ""
@@ -204,27 +213,41 @@ def write_clip(c: ClipView, folder: Path, prev_next: tuple[str | None, str | Non
     write_text(folder / "index.html", html)
 
 
-def _page(root: Path, row: dict[str, Any], folder: Path, prev_next: tuple[str | None, str | None]) -> str:
-    """Write one clip page (in a worker process or here); returns its render settings as text.
+def _page(root: Path, row: dict[str, Any], folder: Path, prev_next: tuple[str | None, str | None],
+          keep_going: bool = False) -> tuple[str | None, str | None]:
+    """Write one clip page (in a worker process or here); (its render settings as text, None).
 
-    A damaged clip folder (unreadable video, masks or clip.json) is a UserError naming the clip.
+    A damaged clip folder (missing, unreadable video, masks, depth or clip.json) is a DamagedClip
+    naming the clip, or with `keep_going` a page naming the problem and (None, "clip <id>: problem").
+    A failure to write the page itself (a full disk) is never skipped.
     """
     try:
         c = load_clip(root, row)
         write_clip(c, folder, prev_next)
     except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as e:
-        raise UserError(f"clip {row['clip_id']}: cannot make its page ({type(e).__name__}: {e})") from None
-    return ", ".join(f"{k}={v}" for k, v in c.record.backend.items())
+        if isinstance(e, OSError) and e.filename and Path(e.filename).is_relative_to(folder):
+            raise  # writing the report failed, not reading the clip
+        detail = str(e) if isinstance(e, UserError) else f"{type(e).__name__}: {' '.join(str(e).split())}"
+        problem = f"clip {row['clip_id']}: cannot make its page ({detail})"
+        if not keep_going:
+            raise DamagedClip(f"{problem}; pass --keep-going to skip damaged clips") from None
+        shutil.rmtree(folder, ignore_errors=True)  # what the page had written before it failed
+        folder.mkdir(parents=True)
+        write_text(folder / "index.html", damaged_page(row["clip_id"], detail, prev_next))
+        return None, problem
+    return ", ".join(f"{k}={v}" for k, v in c.record.backend.items()), None
 
 
-def _index_rows(view: DatasetView, pages: set[str]) -> list[dict[str, Any]]:
+def _index_rows(view: DatasetView, pages: set[str], damaged: set[str]) -> list[dict[str, Any]]:
+    """One row per clip; `page` for clips with a page, `thumb` unless the clip is damaged (no thumbnail)."""
     r = view.rows
     return [
         {
             "id": cid, "split": r["split"][i], "scene": r["scene"][i], "subjects": list(r["subjects"][i]),
             "trajectory": r["camera_trajectory"][i], "n": len(r["subjects"][i]), "pairs": int(r["n_pairs"][i] or 0),
             "passed": bool(r["passed"][i]),
-            **({"page": f"{CLIPS_DIR}/{cid}/index.html", "thumb": f"{CLIPS_DIR}/{cid}/thumb.jpg"} if cid in pages else {}),
+            **({"page": f"{CLIPS_DIR}/{cid}/index.html"} if cid in pages else {}),
+            **({"thumb": f"{CLIPS_DIR}/{cid}/thumb.jpg"} if cid in pages and cid not in damaged else {}),
         }
         for i, cid in enumerate(r["clip_id"])
     ]
@@ -245,15 +268,21 @@ def build_report(
     clips: int | None = None,
     workers: int = 1,
     on_clip: Callable[[int, int], None] | None = None,
+    keep_going: bool = False,
 ) -> ReportSummary:
     """Write the report of a packaged dataset; clips = pages for the first N clips of the table (None: all).
 
     workers > 1 writes clip pages in that many processes. on_clip(done, total)
-    is called after each clip page. Raises UserError for a
-    folder that is not a packaged dataset, an unsafe OUT or a missing clip folder.
+    is called after each clip page. Raises UserError for a folder that is not a
+    packaged dataset or an unsafe OUT, and DamagedClip for a clip whose folder is
+    missing or unreadable; with `keep_going` that clip's page names the problem
+    instead, and the summary's `skipped` lists it. A refused run leaves OUT as it was.
     """
+    check_whole_type("clips", clips, none="every clip")
+    check_whole_type("workers", workers)
+    check_flags(keep_going=keep_going)
     start = time.perf_counter()
-    root = Path(dataset_dir)
+    root = check_path("dataset_dir", dataset_dir)
     view = load_dataset(root)
     out = Path(out) if out is not None else root / REPORT_DIR
     check_out(out, root)
@@ -274,28 +303,37 @@ def build_report(
                                                           ids[i + 1] if i + 1 < len(ids) else None))
                 for i, cid in enumerate(ids)]
         backends: Counter[str] = Counter()
+        problems: dict[str, str] = {}  # clip id → what kept its page from being made (keep_going)
         page_start = time.perf_counter()
-        if workers == 1 or len(jobs) < 2:
-            done = (_page(*job) for job in jobs)
-            for i, settings in enumerate(done):
+
+        def tally(i: int, cid: str, result: tuple[str | None, str | None]) -> None:
+            settings, problem = result
+            if problem is None:
                 backends[settings] += 1
-                if on_clip:
-                    on_clip(i + 1, n_pages)
+            else:
+                problems[cid] = problem
+            if on_clip:
+                on_clip(i + 1, n_pages)
+
+        if workers == 1 or len(jobs) < 2:
+            for i, (cid, job) in enumerate(zip(ids, jobs, strict=True)):
+                tally(i, cid, _page(*job, keep_going))
         else:
             with process_pool(min(workers, len(jobs))) as pool:
-                futures = [pool.submit(_page, *job) for job in jobs]
+                futures = {pool.submit(_page, *job, keep_going): cid for cid, job in zip(ids, jobs, strict=True)}
                 for i, f in enumerate(as_completed(futures)):
-                    backends[f.result()] += 1
-                    if on_clip:
-                        on_clip(i + 1, n_pages)
+                    tally(i, futures[f], f.result())
+        damaged = [cid for cid in ids if cid in problems]  # table order, however the workers finished
+        skipped = [problems[cid] for cid in damaged]
         page_s = time.perf_counter() - page_start
         for name in ASSET_FILES:
             text = resources.files("hmworld.report").joinpath("assets", name).read_text(encoding="utf-8")
             write_text(tmp / ASSETS / name, text)
-        write_text(tmp / ASSETS / "clips-data.js", clips_data_js(_index_rows(view, set(ids))))
+        write_text(tmp / ASSETS / "clips-data.js", clips_data_js(_index_rows(view, set(ids), set(damaged))))
         name = view.info.name or root.resolve().name
         figs = overview_figures(view, tmp / "figures")
-        write_text(tmp / "index.html", overview_page(name, view.n_clips, n_pages, figs, _versions_row(view, backends)))
+        write_text(tmp / "index.html", overview_page(name, view.n_clips, n_pages, figs, _versions_row(view, backends),
+                                                     damaged))
         write_text(tmp / "clips.html", clips_page(name))
         meta = {"format": "hmworld-report", "format_version": REPORT_FORMAT, "hmworld_version": __version__,
                 "dataset": str(root.resolve()), "clips": view.n_clips, "pages": n_pages}
@@ -309,4 +347,4 @@ def build_report(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ReportSummary(out, view.n_clips, n_pages, time.perf_counter() - start, page_s)
+    return ReportSummary(out, view.n_clips, n_pages, time.perf_counter() - start, page_s, tuple(skipped))

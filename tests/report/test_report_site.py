@@ -185,3 +185,27 @@ def test_an_unwritable_out_is_one_line(dataset: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     r = hm("report", dataset, "--out", tmp_path / "file" / "report")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
+
+
+def test_keep_going_skips_a_damaged_clip_names_it_and_links_a_page_naming_the_problem(dataset: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    shutil.copytree(dataset, ds)
+    ids = _clip_ids(ds)
+    (ds / "clips" / ids[1] / "instances.npz").write_bytes(b"not a zip")
+    shutil.rmtree(ds / "clips" / ids[3])
+    r = hm("report", ds, "--out", tmp_path / "out")
+    assert r.returncode == 2 and r.stderr.strip().endswith("; pass --keep-going to skip damaged clips")
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        r = hm("report", ds, "--out", out, "--keep-going", "--workers", workers)
+        assert r.returncode == 0, r.stderr  # as export, caption and package: skipped clips are named, exit 0
+        lines = r.stderr.splitlines()
+        assert [ln.split(":")[0] for ln in lines] == [f"skipped clip {ids[1]}", f"skipped clip {ids[3]}"]  # table order
+        assert "cannot make its page" in lines[0] and "instances.npz" in lines[0] and "missing" in lines[1]
+        page = (out / "clips" / ids[1] / "index.html").read_text()
+        assert 'id="damaged"' in page and "instances.npz" in page and f"../{ids[2]}/index.html" in page
+        assert sorted(p.name for p in (out / "clips" / ids[1]).iterdir()) == ["index.html"]  # no half page
+        assert (out / "clips" / ids[0] / "thumb.jpg").is_file() and "5 clip pages" in r.stdout
+        data = (out / "assets" / "clips-data.js").read_text()
+        assert f'"id":"{ids[1]}"' in data and f"clips/{ids[1]}/thumb.jpg" not in data
+        assert f'href="clips/{ids[3]}/index.html">{ids[3]}</a>' in (out / "index.html").read_text()

@@ -10,8 +10,12 @@ such as its mask evaluator, and `hmworld import-hmworld`. `export_examples`
 writes the flat layout the release's `infer_hydra.py --examples_dir` reads.
 
 A sample already exported from the same clip with the same settings and
-annotations (its check.json `export_key`) is kept, so an interrupted export
-resumes; one exported with another size, caption or events is written again.
+annotations (its check.json `export_key`) is kept, so a re-run writes only what
+changed; one exported with another size, caption or events is written again.
+New and changed files are written into a hidden staging folder inside OUT and
+moved in only when every clip is done, so a refused, failed or interrupted
+export leaves OUT exactly as it was (no partial sample, no caption.txt that
+disagrees with the samples).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hmworld.atomic import atomic_dir, write_json, write_text
+from hmworld.atomic import atomic_dir, move_into, staging_dir, write_json, write_text
 from hmworld.clip import CLIP_JSON, INSTANCES_FILE, VIDEO_FILE, ClipRecord, clip_dir, read_clip
 from hmworld.dataset.arrays import ragged_rows
 from hmworld.dataset.official_hmworld.layout import (
@@ -58,6 +62,7 @@ from hmworld.depth import write_depth
 from hmworld.errors import DamagedClip, UserError
 from hmworld.events import read_events
 from hmworld.geometry import HYDRA_STREAM_LEN, hfov_deg_from_K, split_streams
+from hmworld.options import check_flags, check_path, check_whole_type
 from hmworld.video import read_video, write_video
 
 MASK_CRF = 10  # masks keep crisp edges and exact red levels
@@ -196,6 +201,17 @@ def select_rows(root: Path, out: Path, split: str | None, width: int, height: in
     return [{k: d[k][i] for k in d} | {"states": states[i]} for i in order]
 
 
+def _checked_arguments(dataset_dir: object, out_dir: object, width: object, height: object, limit: object,
+                       passed_only: object, keep_going: object) -> tuple[Path, Path]:
+    """The folders as Paths, after refusing arguments of the wrong type (BadArgumentType: a bool or
+    float for a size, 1 for a flag) before anything is read or written."""
+    check_whole_type("width", width)
+    check_whole_type("height", height)
+    check_whole_type("limit", limit, none="every clip")
+    check_flags(passed_only=passed_only, keep_going=keep_going)
+    return check_path("dataset_dir", dataset_dir), check_path("out_dir", out_dir)
+
+
 def export_hmworld(
     dataset_dir: str | Path,
     out_dir: str | Path,
@@ -214,30 +230,35 @@ def export_hmworld(
     the export with a DamagedClip naming it, or is left out with `keep_going`
     (the samples after it are numbered on).
     """
-    root, out = Path(dataset_dir), Path(out_dir)
+    root, out = _checked_arguments(dataset_dir, out_dir, width, height, limit, passed_only, keep_going)
     rows = select_rows(root, out, split, width, height, passed_only, limit)
     written = kept = 0
     captions: list[str] = []
     skipped: list[str] = []
-    for done, row in enumerate(rows, start=1):
-        sample = out / f"{SAMPLE_PREFIX}{len(captions) + 1}"
-        if _sample_is(sample, export_key(row, width, height)):
-            kept += 1
-        else:
-            try:
-                export_sample(root, row, sample, width, height)
-            except DamagedClip as e:
-                if not keep_going:
-                    raise DamagedClip(f"{e}; pass --keep-going to skip damaged clips") from None
-                skipped.append(str(e))
-                continue
-            written += 1
-        captions.append(" ".join(str(row["caption"]).split()))  # one line per sample
-        if progress is not None:
-            progress(done, len(rows))
-    if not captions:
-        raise UserError(f"none of the {len(rows)} clip(s) could be exported: {skipped[0]}")
-    write_text(out / CAPTION_TXT, "\n".join(captions) + "\n")
+    with staging_dir(out) as stage:  # nothing reaches OUT until every clip is done
+        staged = []
+        for done, row in enumerate(rows, start=1):
+            name = f"{SAMPLE_PREFIX}{len(captions) + 1}"
+            if _sample_is(out / name, export_key(row, width, height)):
+                kept += 1
+            else:
+                try:
+                    export_sample(root, row, stage / name, width, height)
+                except DamagedClip as e:
+                    if not keep_going:
+                        raise DamagedClip(f"{e}; pass --keep-going to skip damaged clips") from None
+                    skipped.append(str(e))
+                    continue
+                staged.append(name)
+                written += 1
+            captions.append(" ".join(str(row["caption"]).split()))  # one line per sample
+            if progress is not None:
+                progress(done, len(rows))
+        if not captions:
+            raise UserError(f"none of the {len(rows)} clip(s) could be exported: {skipped[0]}")
+        write_text(stage / CAPTION_TXT, "\n".join(captions) + "\n")
+        for name in (*staged, CAPTION_TXT):
+            move_into(stage / name, out / name)
     _remove_stale(out, len(captions))
     return ExportReport(out, len(captions), written, kept, tuple(skipped))
 
@@ -279,9 +300,8 @@ def export_examples(
     `infer_hydra.py --examples_dir OUT` reads: it conditions on the context and
     generates the target half along tgt_cam. Numbers run 1..N with no gaps.
     """
-    root, out = Path(dataset_dir), Path(out_dir)
+    root, out = _checked_arguments(dataset_dir, out_dir, width, height, limit, passed_only, keep_going)
     rows = select_rows(root, out, split, width, height, passed_only, limit)
-    out.mkdir(parents=True, exist_ok=True)
     try:
         before = json.loads((out / EXAMPLES_INDEX).read_text(encoding="utf-8"))["keys"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -290,29 +310,34 @@ def export_examples(
     captions: list[str] = []
     skipped: list[str] = []
     written = kept = 0
-    for row in rows:
-        n = len(captions) + 1
-        key = export_key(row, width, height)
-        video, cam = out / f"{n}.mp4", out / f"cam{n}.json"
-        if n <= len(before) and before[n - 1] == key and video.is_file() and cam.is_file():
-            kept += 1
-        else:
-            try:
-                record, frames, _ = _read_media(root, row)
-            except DamagedClip as e:
-                if not keep_going:
-                    raise DamagedClip(f"{e}; pass --keep-going to skip damaged clips") from None
-                skipped.append(str(e))
-                continue
-            cond, _ = split_streams(cover_rgb(frames, (height, width)))
-            write_video(video, cond, record.shot.fps)  # atomic
-            write_json(cam, camera_streams_json(record.shot.c2w), indent=None)
-            written += 1
-        keys.append(key)
-        captions.append(" ".join(str(row["caption"]).split()))
-    if not captions:
-        raise UserError(f"none of the {len(rows)} clip(s) could be exported: {skipped[0]}")
-    write_text(out / CAPTION_TXT, "\n".join(captions) + "\n")
+    with staging_dir(out) as stage:  # nothing reaches OUT until every clip is done
+        staged: list[str] = []
+        for row in rows:
+            n = len(captions) + 1
+            key = export_key(row, width, height)
+            video, cam = f"{n}.mp4", f"cam{n}.json"
+            if n <= len(before) and before[n - 1] == key and (out / video).is_file() and (out / cam).is_file():
+                kept += 1
+            else:
+                try:
+                    record, frames, _ = _read_media(root, row)
+                except DamagedClip as e:
+                    if not keep_going:
+                        raise DamagedClip(f"{e}; pass --keep-going to skip damaged clips") from None
+                    skipped.append(str(e))
+                    continue
+                cond, _ = split_streams(cover_rgb(frames, (height, width)))
+                write_video(stage / video, cond, record.shot.fps)
+                write_json(stage / cam, camera_streams_json(record.shot.c2w), indent=None)
+                staged += [video, cam]
+                written += 1
+            keys.append(key)
+            captions.append(" ".join(str(row["caption"]).split()))
+        if not captions:
+            raise UserError(f"none of the {len(rows)} clip(s) could be exported: {skipped[0]}")
+        write_text(stage / CAPTION_TXT, "\n".join(captions) + "\n")
+        for name in (*staged, CAPTION_TXT):
+            move_into(stage / name, out / name)
     for n in range(len(keys) + 1, len(before) + 1):  # numbers an earlier, larger export of ours left
         for name in (f"{n}.mp4", f"cam{n}.json"):
             (out / name).unlink(missing_ok=True)

@@ -27,6 +27,7 @@ from typing import Any
 import av
 import numpy as np
 
+from hmworld.atomic import atomic_dir
 from hmworld.clip import VIDEO_FILE, Caption, Measured, clip_dir, is_complete, write_caption
 from hmworld.dataset.official_hmworld.layout import (
     CAMERA_JSON,
@@ -133,14 +134,15 @@ def _write_clip(
     out_root: Path, shot: Shot, rgb: np.ndarray, ids: np.ndarray, measured: Measured, caption: str,
     captioner: str, events: ClipEvents | None, source: str, depth: np.ndarray | None = None,
 ) -> None:
-    folder = clip_dir(out_root, shot.clip_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_video(folder / VIDEO_FILE, rgb, shot.fps, preset=IMPORT_PRESET)
-    if caption.strip():  # no caption.json for a sample without a caption (a caption is never empty)
-        write_caption(folder, Caption(caption, captioner or "hmworld-import"))
-    if events is not None:
-        write_events(folder, events)
-    finish_clip(folder, shot, ids, measured, {**BACKEND, "source": source}, {}, depth)  # clip.json last
+    """clips/<id>/ whole or not at all: written under a temporary name, renamed when complete, so a
+    failure half-way (a full disk, a sample finish_clip refuses) leaves no folder of loose files."""
+    with atomic_dir(clip_dir(out_root, shot.clip_id)) as folder:
+        write_video(folder / VIDEO_FILE, rgb, shot.fps, preset=IMPORT_PRESET)
+        if caption.strip():  # no caption.json for a sample without a caption (a caption is never empty)
+            write_caption(folder, Caption(caption, captioner or "hmworld-import"))
+        if events is not None:
+            write_events(folder, events)
+        finish_clip(folder, shot, ids, measured, {**BACKEND, "source": source}, {}, depth)  # clip.json last
 
 
 def _events_from_check(check: dict[str, Any], clip_id: str, n: int, t: int, fps: int, scene: str,
