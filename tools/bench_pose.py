@@ -4,8 +4,8 @@
 
 The base revision's posing modules (primitives.py, subjects.py, bodies/) are read with
 `git show` into a temporary package and timed in the same process, alternating with this
-tree's, so both see the same machine load. Cases: the heaviest catalog shot (rooftop, 3
-subjects, as profile_render.py poses it) and 1, 2, 3 subjects of each body plan moving as
+tree's, so both see the same machine load. Cases: a heavy catalog shot (rooftop, 3
+subjects, posed as profile_render.py poses its shot) and 1, 2, 3 subjects of each body plan moving as
 that shot's subjects do. Figures:
 
 - pose: `subjects.pose_subjects` alone;
@@ -42,7 +42,7 @@ from hmworld.render.builtin.raycast import pack
 from hmworld.render.builtin.scenes import build_scene
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY_SCENE = "rooftop"  # the heaviest catalog scene of bench_render.py and profile_render.py
+HEAVY_SCENE = "rooftop"  # a heavy 3-subject catalog shot (the one posing was first timed on)
 PREFIX = "hmworld/render/builtin/"
 BASE_PACKAGE = "pose_base"
 SET_FIELDS = ("kind", "instance", "material", "a", "b", "radius", "half", "rot", "mat_color", "mat_color2",

@@ -45,7 +45,7 @@ from hmworld.render.builtin.reference import reference_pose, reference_scene, re
 from hmworld.render.builtin.scenes import build_scene
 from hmworld.render.builtin.subjects import pose_subjects
 
-HEAVY_SCENE = "rooftop"  # the heaviest in bench_render.py's probe
+HEAVY_SCENE = "city_street"  # the heaviest in bench_render.py's probe on a 2-core machine (2026-12)
 
 
 @njit(parallel=True, cache=False, error_model="numpy")
