@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -143,3 +144,26 @@ def test_render_shot_gives_the_same_frames_on_any_thread_count_and_batch_size() 
     for a, b in zip(first, single, strict=True):
         for name in ("rgb", "depth", "ids", "silhouette_bits"):
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_render_cpu_s_counts_the_rendering_on_every_thread_once(threads: int) -> None:
+    """stats' render_cpu_s sums each thread's own CPU clock over disjoint stretches of rendering:
+    never more than the whole process spent, and (nothing else runs) most of it. Double counting,
+    or casting threads left out, breaks one of the two."""
+    shot = reference_shot(12, 96, 64)
+    sc = reference_scene()
+    list(render_shot(shot, sc.prims, SunSky.of(sc), reference_pose))  # compiled and warm
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    stats: dict = {}
+    try:
+        start = time.process_time()
+        frames = list(render_shot(shot, sc.prims, SunSky.of(sc), reference_pose, stats=stats))
+        process_s = time.process_time() - start
+    finally:
+        numba.set_num_threads(before)
+    cast_s = sum(f.cast_cpu_s for f in frames)
+    assert 0.0 < cast_s < stats["render_cpu_s"] <= process_s + 1e-3
+    assert stats["render_cpu_s"] >= 0.5 * process_s
+    assert stats["render_s"] > 0.0 and stats["frames"] == 12

@@ -66,6 +66,7 @@ class ShotStats:
 
     frames: int
     render_s: float
+    render_cpu_s: float
     static_primitives: int
     max_subject_primitives: int
     edge_pixel_fraction: float
@@ -75,6 +76,7 @@ class ShotStats:
             "frames": self.frames,
             "render_s": round(self.render_s, 4),
             "render_fps": round(self.frames / self.render_s, 2) if self.render_s > 0 else None,
+            "render_cpu_s": round(self.render_cpu_s, 4),
             "static_primitives": self.static_primitives,
             "max_subject_primitives": self.max_subject_primitives,
             "edge_pixel_fraction": round(self.edge_pixel_fraction, 5),
@@ -96,13 +98,19 @@ def render_shot(
     cast a frame per thread on numba's thread count; up to two batches are in flight, so the
     casting threads take the next batch's frames while this one poses the batch after (the
     kernels release the GIL) and no thread waits at a batch's end.
-    render_s counts the time spent producing frames, not the time the caller holds them.
+
+    Two costs go into `stats`. render_s: wall seconds the caller waited for frames, not the time
+    it held them; casting goes on while it holds one (encoding it, say), so this is the part of
+    rendering that its own work did not hide, and frames / render_s overstates what rendering
+    alone delivers. render_cpu_s: CPU seconds of the rendering itself on every thread (posing,
+    binning and casting; each measured on the thread that did it), the cost of the shot.
     """
     options = options or RenderOptions()
     threads = numba.get_num_threads()
     batch = batch or 4 * threads
+    cpu_start = time.thread_time()
     static_p = static if isinstance(static, Packed) else pack(static)
-    render_s = 0.0
+    render_s, render_cpu_s = 0.0, time.thread_time() - cpu_start
     edges = 0
     max_dyn = 0
     with cast_pool(threads) as pool:
@@ -111,18 +119,21 @@ def render_shot(
             for t0 in [*range(0, shot.frames, batch), shot.frames]:
                 start = time.perf_counter()
                 if t0 < shot.frames:
+                    cpu_start = time.thread_time()
                     todo = []
                     for t in range(t0, min(t0 + batch, shot.frames)):
                         dynamic = pack(pose(shot, t))
                         max_dyn = max(max_dyn, len(dynamic))
                         todo.append((concat_packed(static_p, dynamic), shot.c2w[t]))
                     prepared = prepare_frames(todo, shot.K, shot.width, shot.height, lighting, options)
+                    render_cpu_s += time.thread_time() - cpu_start  # casting is counted per frame
                     pending.extend(submit_frames(prepared, pool))
                 keep = batch if t0 < shot.frames else 0  # the batch just queued stays in flight
                 while len(pending) > keep:
                     frame = pending.popleft().result()
                     render_s += time.perf_counter() - start
                     edges += frame.edge_pixels
+                    render_cpu_s += frame.cast_cpu_s
                     yield frame
                     start = time.perf_counter()
                 render_s += time.perf_counter() - start
@@ -132,7 +143,8 @@ def render_shot(
     if stats is not None:
         stats.update(
             ShotStats(
-                shot.frames, render_s, len(static_p), max_dyn, edges / (shot.frames * shot.width * shot.height)
+                shot.frames, render_s, render_cpu_s, len(static_p), max_dyn,
+                edges / (shot.frames * shot.width * shot.height),
             ).to_dict()
         )
 

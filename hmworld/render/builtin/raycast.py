@@ -27,6 +27,7 @@ frame). Both give the same pixels, bit for bit, on any number of threads.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -116,6 +117,7 @@ class Frame:
     ids: np.ndarray  # uint8 [H,W]
     silhouette_bits: np.ndarray  # uint8 [H,W]
     edge_pixels: int
+    cast_cpu_s: float = 0.0  # CPU seconds its casting took, on whichever threads cast it
 
     def visible_pixels(self, n_subjects: int) -> np.ndarray:
         """Pixels where subject k-1 is the nearest surface, for k = 1..n [n]."""
@@ -303,12 +305,15 @@ class _Inline(Executor):
         return future
 
 
-def run_jobs(batch: kn.Batch, images: kn.Images, jobs: Sequence[tuple[int, np.ndarray]], passes: int) -> list[int]:
+def run_jobs(batch: kn.Batch, images: kn.Images, jobs: Sequence[tuple[int, np.ndarray]],
+             passes: int) -> list[tuple[int, float]]:  # fmt: skip
     """Run kernels.render_job for each (frame, tile indices) job on numba's thread count
-    (`cast_pool`); returns each job's anti-aliased pixel count. Which thread casts which job
-    never changes a pixel."""
-    def one(job: tuple[int, np.ndarray]) -> int:
-        return int(kn.render_job(batch, images, job[0], job[1], passes, kn.AA_OFFSETS))
+    (`cast_pool`); returns each job's anti-aliased pixel count and the CPU seconds it took
+    (its thread's). Which thread casts which job never changes a pixel."""
+    def one(job: tuple[int, np.ndarray]) -> tuple[int, float]:
+        start = time.thread_time()
+        edges = int(kn.render_job(batch, images, job[0], job[1], passes, kn.AA_OFFSETS))
+        return edges, time.thread_time() - start
 
     with cast_pool(min(numba.get_num_threads(), len(jobs))) as pool:
         return list(pool.map(one, jobs))
@@ -343,10 +348,13 @@ def render_frame(
     order = tile_order(len(f.tile_starts) - 1)
     shares = np.array_split(order, min(len(order), JOBS_PER_THREAD * numba.get_num_threads()))
     jobs = [(0, share) for share in shares]
-    edges = run_jobs(batch, images, jobs, kn.PASS_CENTRE)
+    done = run_jobs(batch, images, jobs, kn.PASS_CENTRE)
+    cpu_s = sum(c for _, c in done)
     if options.antialias:  # after every centre sample: it reads the neighbours' edge keys
-        edges = run_jobs(batch, images, jobs, kn.PASS_ANTIALIAS)
-    return Frame(images.rgb[0], images.depth[0], images.ids[0], images.sil[0], sum(edges))
+        done = run_jobs(batch, images, jobs, kn.PASS_ANTIALIAS)
+        cpu_s += sum(c for _, c in done)
+    edges = sum(e for e, _ in done)  # the centre pass counts none
+    return Frame(images.rgb[0], images.depth[0], images.ids[0], images.sil[0], edges, cpu_s)
 
 
 def render_frames(
@@ -406,8 +414,9 @@ def submit_frames(prepared: FrameBatch, pool: Executor) -> list[Future[Frame]]:
     passes = kn.PASS_CENTRE | (kn.PASS_ANTIALIAS if prepared.antialias else 0)
 
     def one(i: int) -> Frame:
+        start = time.thread_time()
         edges = int(kn.render_job(batch, images, i, tiles, passes, kn.AA_OFFSETS))
-        return Frame(images.rgb[i], images.depth[i], images.ids[i], images.sil[i], edges)
+        return Frame(images.rgb[i], images.depth[i], images.ids[i], images.sil[i], edges, time.thread_time() - start)
 
     return [pool.submit(one, i) for i in range(b)]
 
