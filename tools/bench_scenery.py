@@ -29,7 +29,7 @@ from hmworld.catalog import SCENES, SUBJECTS
 from hmworld.render.builtin.primitives import concat
 from hmworld.render.builtin.raycast import SunSky, pack, render_frame
 from hmworld.render.builtin.scenes import build_scene
-from hmworld.render.builtin.subjects import pose_subjects, subject_builder
+from hmworld.render.builtin.subjects import pose_subjects, subject_primitives
 
 W, H = 416, 240
 
@@ -67,7 +67,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(f"machine: {cores} cores, numba {numba.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}")
 
-    sub_counts = {sid: len(subject_builder(sid, 1, (0, 0, 0), 0.0, 0.3, SUBJECTS[sid].gaits[0].speed_max).build())
+    sub_counts = {sid: len(subject_primitives(sid, 1, (0, 0, 0), 0.0, 0.3, SUBJECTS[sid].gaits[0].speed_max))
                   for sid in SUBJECTS}
     print(f"subjects: {len(SUBJECTS)}, primitives each {min(sub_counts.values())}..{max(sub_counts.values())}")
 

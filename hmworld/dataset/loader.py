@@ -25,10 +25,10 @@ from hmworld.clip import NO_DEPTH_WHY, read_instances
 from hmworld.dataset.arrays import fixed_dims, fixed_numpy, ragged_numpy, valid_mask
 from hmworld.dataset.resize import resize_labels
 from hmworld.dataset.schema import HYDRA_SAMPLES, MAX_SUBJECTS, table_schema
-from hmworld.dataset.tables import check_split, require_dataset, shard_paths
+from hmworld.dataset.tables import check_split, require_dataset, require_depth_column, shard_paths
 from hmworld.depth import read_depth
 from hmworld.errors import BadArgumentType, DamagedClip, UserError
-from hmworld.options import check_flag, check_path, check_text, check_type, check_whole, is_whole
+from hmworld.options import check_flag, check_path, check_text, check_whole, is_whole
 from hmworld.video import read_video
 
 COLUMNS = (
@@ -146,7 +146,7 @@ class ClipDataset(torch.utils.data.Dataset):
         clips: Sequence[str] | None = None,
     ) -> None:
         self.root = require_dataset(check_path("root", root))
-        self.split = check_split(check_type("split", split, str, "train or test"))
+        self.split = check_split(split)
         self.frames = check_whole("frames", frames, 1, none="every frame")
         self.size = _check_size(size)
         self.masks = check_flag("masks", masks)
@@ -168,9 +168,8 @@ class ClipDataset(torch.utils.data.Dataset):
                 index.append(np.stack([np.full(n, s), np.full(n, g), np.arange(n)], axis=1))
         self.index = np.concatenate(index) if index else np.zeros((0, 3), np.int64)
         self.columns = [*COLUMNS, *(["depth_path"] if self.depth else [])]
-        if self.depth and self.shards and "depth_path" not in pq.read_schema(self.shards[0]).names:
-            raise UserError(f"{self.root}: packaged without depth (no depth_path column); re-package it to load "
-                            "depth, or use depth=False")
+        if self.depth:
+            require_depth_column(self.root, self.shards, "to load depth, or use depth=False")
         if selected is not None or self.depth:
             self.index = self._select(self.index, selected)
         self._groups: OrderedDict[tuple[int, int], _Group] = OrderedDict()

@@ -17,6 +17,7 @@ from hmworld.dataset.info import read_info_or_none
 from hmworld.dataset.layout import DATA_DIR, shard_glob
 from hmworld.dataset.splits import SPLITS
 from hmworld.errors import UserError
+from hmworld.options import check_type
 
 
 def tables_version(root: str | Path) -> str | None:
@@ -54,7 +55,9 @@ def require_dataset(root: str | Path) -> Path:
     return root
 
 
-def check_split(split: str) -> str:
+def check_split(split: object) -> str:
+    """`split` when it is train or test: BadArgumentType for a non-string, UserError for another name."""
+    check_type("split", split, str, "train or test")
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     return split
@@ -74,6 +77,13 @@ def read_all(root: str | Path, columns: Sequence[str] | None = None) -> pa.Table
     return pa.concat_tables([pq.read_table(p, columns=list(columns) if columns else None) for p in paths])
 
 
+def require_depth_column(root: str | Path, paths: Sequence[Path], then: str) -> None:
+    """UserError when the shards `paths` predate the depth_path column (packaged before depth);
+    `then` ends the advice to re-package ("to load depth, or use depth=False")."""
+    if paths and "depth_path" not in pq.read_schema(paths[0]).names:
+        raise UserError(f"{root}: packaged without depth (no depth_path column); re-package it {then}")
+
+
 def clips_with_depth(root: str | Path, split: str) -> list[str]:
     """Ids of the `split` clips whose depth_path is set (their backend wrote depth.npz), in table order.
 
@@ -82,9 +92,7 @@ def clips_with_depth(root: str | Path, split: str) -> list[str]:
     packaged before depth_path existed.
     """
     paths = shard_paths(require_dataset(root), check_split(split))
-    if paths and "depth_path" not in pq.read_schema(paths[0]).names:
-        raise UserError(f"{root}: packaged without depth (no depth_path column); re-package it to select clips "
-                        "with depth")
+    require_depth_column(root, paths, "to select clips with depth")
     table = read_split(root, split, ["clip_id", "depth_path"])
     if not table.num_rows:
         return []

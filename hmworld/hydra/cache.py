@@ -36,7 +36,7 @@ from hmworld.hydra.config import ModelConfig
 from hmworld.hydra.latent import make_codec
 from hmworld.hydra.pipeline import Prepared, fov_selection, prepare_batch
 from hmworld.hydra.text import TransformersTextEncoder
-from hmworld.options import check_path, check_type
+from hmworld.options import check_path
 
 CACHE_FORMAT = 1
 INDEX = "index.json"
@@ -155,7 +155,7 @@ class CacheDataset(Dataset):
     def __init__(self, root: str | Path, split: str = "train") -> None:
         """A split other than train or test (it would silently be empty) is a one-line UserError."""
         self.root = check_path("root", root)
-        check_split(check_type("split", split, str, "train or test"))
+        check_split(split)
         index = read_index(root)
         self.settings = index["settings"]
         self.items = [(s["file"], j, c) for s in index["splits"].get(split, []) for j, c in enumerate(s["clips"])]

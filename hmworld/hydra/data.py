@@ -16,7 +16,7 @@ from hmworld.dataset.loader import ClipDataset
 from hmworld.dataset.tables import check_split
 from hmworld.errors import UserError
 from hmworld.hydra.config import ModelConfig
-from hmworld.options import check_flag, check_type
+from hmworld.options import check_flag
 
 
 def open_dataset(data: Any, split: str, cfg: ModelConfig, masks: bool = True) -> Dataset:
@@ -25,7 +25,7 @@ def open_dataset(data: Any, split: str, cfg: ModelConfig, masks: bool = True) ->
     masks=False skips decoding instance masks (training does not use them). A split other than train or
     test, or a masks that is not True or False, is a one-line UserError naming it.
     """
-    check_split(check_type("split", split, str, "train or test"))
+    check_split(split)
     masks = check_flag("masks", masks)
     if isinstance(data, (str, Path)):
         path = Path(data)

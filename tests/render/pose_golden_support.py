@@ -29,7 +29,7 @@ import numpy as np
 
 from hmworld import plan
 from hmworld.catalog.subjects import SUBJECT_LIST, SubjectSpec
-from hmworld.render.builtin.subjects import pose_subjects, subject_builder, subject_rig
+from hmworld.render.builtin.subjects import pose_subjects, subject_primitives, subject_rig
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "pose_golden.json"
 SET_FIELDS = ("kind", "instance", "material", "a", "b", "radius", "half", "rot", "mat_color", "mat_color2",
@@ -67,7 +67,7 @@ def close(got: dict, recorded: dict) -> bool:
 
 
 def subject_cases(spec: SubjectSpec) -> list[tuple[str, dict]]:
-    """(name, subject_builder keyword arguments) for one subject."""
+    """(name, subject_primitives keyword arguments) for one subject."""
     g0, gl = spec.gaits[0], spec.gaits[-1]
     cases = [(f"gait {g.name}", dict(instance=2, pos=(3.5, -7.25, 0.4), heading=2.1, phase=0.77, speed=g.speed_max,
                                      gait=g.name)) for g in spec.gaits]
@@ -85,7 +85,7 @@ def subject_cases(spec: SubjectSpec) -> list[tuple[str, dict]]:
 
 
 def subject_fingerprint(sid: str, kw: dict) -> dict:
-    ps = subject_builder(sid, kw["instance"], kw["pos"], kw["heading"], kw["phase"], kw["speed"], kw["gait"]).build()
+    ps = subject_primitives(sid, kw["instance"], kw["pos"], kw["heading"], kw["phase"], kw["speed"], kw["gait"])
     rig = subject_rig(sid, kw["pos"], kw["heading"], kw["phase"], kw["speed"], kw["gait"])
     return fingerprint([*((f, getattr(ps, f)) for f in SET_FIELDS), ("feet", rig.feet), ("stance", rig.stance)])
 

@@ -21,7 +21,7 @@ from pose_golden_support import (
 )
 
 from hmworld.catalog.subjects import SUBJECT_LIST, SUBJECTS
-from hmworld.render.builtin.subjects import subject_builder, subject_rig
+from hmworld.render.builtin.subjects import subject_primitives, subject_rig
 
 RECORDED = json.loads(GOLDEN.read_text())
 
@@ -49,7 +49,7 @@ def test_the_fingerprint_sees_a_micrometre_and_forgives_last_bit_rounding() -> N
     sid = SUBJECT_LIST[0].id
     name, kw = subject_cases(SUBJECTS[sid])[0]
     recorded = RECORDED["subjects"][sid][name]
-    ps = subject_builder(sid, kw["instance"], kw["pos"], kw["heading"], kw["phase"], kw["speed"], kw["gait"]).build()
+    ps = subject_primitives(sid, kw["instance"], kw["pos"], kw["heading"], kw["phase"], kw["speed"], kw["gait"])
     rig = subject_rig(sid, kw["pos"], kw["heading"], kw["phase"], kw["speed"], kw["gait"])
     arrays = [*((f, np.asarray(getattr(ps, f))) for f in SET_FIELDS), ("feet", rig.feet), ("stance", rig.stance)]
     assert close(fingerprint(arrays), recorded)

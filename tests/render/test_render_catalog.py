@@ -11,7 +11,7 @@ from hmworld.geometry import intrinsics, look_at
 from hmworld.render.builtin.primitives import Material, PrimitiveBuilder, concat
 from hmworld.render.builtin.raycast import RenderOptions, SunSky, render_frame
 from hmworld.render.builtin.scenes import build_scene
-from hmworld.render.builtin.subjects import pose_subjects, subject_builder
+from hmworld.render.builtin.subjects import pose_subjects, subject_primitives
 
 
 @pytest.mark.parametrize("scene", list(SCENES))
@@ -35,11 +35,12 @@ def test_every_subject_renders_where_it_stands(subject: str) -> None:
     spec = SUBJECTS[subject]
     b = PrimitiveBuilder()
     b.plane(Material((0.5, 0.55, 0.45)))
-    b.extend(subject_builder(subject, 1, (0.0, 0.0, 0.0), 0.6, 0.3, speed=1.0))
+
     height = spec.size[2]
     dist = 1.6 * max(spec.size) + 0.3  # the subject spans about half the frame
     c2w = look_at(np.array([-dist, -0.3 * dist, 0.6 * height + 0.3]), np.array([0.0, 0.0, 0.5 * height]))
-    f = render_frame(b.build(), c2w, intrinsics(60.0, 64, 64), 64, 64, options=RenderOptions(antialias=False))
+    prims = concat(b.build(), subject_primitives(subject, 1, (0.0, 0.0, 0.0), 0.6, 0.3, speed=1.0))
+    f = render_frame(prims, c2w, intrinsics(60.0, 64, 64), 64, 64, options=RenderOptions(antialias=False))
     mask = f.ids == 1
     assert mask.sum() > 80, mask.sum()
     _, ii = np.nonzero(mask)

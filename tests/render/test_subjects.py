@@ -23,8 +23,8 @@ from hmworld.render.builtin.primitives import (
 from hmworld.render.builtin.raycast import RenderOptions, SunSky, render_frame
 from hmworld.render.builtin.subjects import (
     pose_subjects,
-    subject_builder,
     subject_look,
+    subject_primitives,
     subject_rig,
 )
 from hmworld.shot import Shot
@@ -45,7 +45,7 @@ def built(sid: str, phase: float = 0.3, speed: float | None = None, gait: str | 
           pos=(0.0, 0.0, 0.0), heading: float = 0.0):
     spec = SUBJECTS[sid]
     speed = spec.gaits[0].speed_max if speed is None else speed
-    return subject_builder(sid, instance, pos, heading, phase, speed, gait).build()
+    return subject_primitives(sid, instance, pos, heading, phase, speed, gait)
 
 
 @pytest.mark.parametrize("sid", IDS)
@@ -242,9 +242,9 @@ def test_pose_subjects_gives_subject_k_instance_k_plus_1_at_its_shot_position() 
 
 def test_bad_subject_or_gait_is_a_user_error_naming_what_is_allowed() -> None:
     with pytest.raises(UserError, match="labrador"):
-        subject_builder("unicorn", 1, (0, 0, 0), 0.0, 0.0)
+        subject_primitives("unicorn", 1, (0, 0, 0), 0.0, 0.0)
     with pytest.raises(UserError, match="walk"):
-        subject_builder("man_red_jacket", 1, (0, 0, 0), 0.0, 0.0, 1.0, "gallop")
+        subject_primitives("man_red_jacket", 1, (0, 0, 0), 0.0, 0.0, 1.0, "gallop")
 
 
 # --------------------------------------------------------------------------- with the ray caster
@@ -260,7 +260,7 @@ def render_alone(sid: str, az: float, phase: float = 0.3):
     c2w, K = look_at(eye, centre), intrinsics(50, W, H)
     ground = PrimitiveBuilder()
     ground.plane(Material((0.45, 0.55, 0.3), (0.35, 0.45, 0.25), "grass", 1.0))
-    prims = concat(ground.build(), subject_builder(sid, 1, pos, heading, phase, spec.gaits[0].speed_max).build())
+    prims = concat(ground.build(), subject_primitives(sid, 1, pos, heading, phase, spec.gaits[0].speed_max))
     frame = render_frame(prims, c2w, K, W, H, SunSky(), RenderOptions(antialias=False))
     return frame, project(centre[None], c2w, K).uv[0]
 

@@ -7,6 +7,7 @@ compiled kernel can loop over it without Python objects).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +68,18 @@ class PrimitiveSet:
         return int(self.kind.shape[0])
 
 
+def material_arrays(mats: Sequence[Material]) -> dict[str, np.ndarray]:
+    """A material table as PrimitiveSet's mat_* fields: colours [M,3], pattern [M] (PATTERNS
+    index), scale and gloss [M]."""
+    return {
+        "mat_color": np.array([m.color for m in mats], dtype=np.float64).reshape(len(mats), 3),
+        "mat_color2": np.array([m.color2 for m in mats], dtype=np.float64).reshape(len(mats), 3),
+        "mat_pattern": np.array([PATTERNS.index(m.pattern) for m in mats], dtype=np.int8),
+        "mat_scale": np.array([m.scale for m in mats], dtype=np.float64),
+        "mat_gloss": np.array([m.gloss for m in mats], dtype=np.float64),
+    }
+
+
 def yaw_matrix(yaw: float) -> np.ndarray:
     c, s = np.cos(yaw), np.sin(yaw)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
@@ -119,15 +132,6 @@ class PrimitiveBuilder:
         for kind, inst, m, a, b, radius, half, rot in other._rows:
             self._rows.append((kind, inst, self.material(other._materials[m]), a, b, radius, half, rot))
 
-    def add_set(self, ps: PrimitiveSet) -> None:
-        """Append the primitives of a built set (its materials re-indexed into this builder's)."""
-        mats = [Material(tuple(c), tuple(c2), PATTERNS[p], s, g) for c, c2, p, s, g in zip(
-            ps.mat_color.tolist(), ps.mat_color2.tolist(), ps.mat_pattern.tolist(), ps.mat_scale.tolist(),
-            ps.mat_gloss.tolist(), strict=True)]
-        for i in range(len(ps)):
-            self._rows.append((int(ps.kind[i]), int(ps.instance[i]), self.material(mats[ps.material[i]]), ps.a[i],
-                               ps.b[i], ps.radius[i], ps.half[i], ps.rot[i]))
-
     def build(self) -> PrimitiveSet:
         rows = self._rows
         mats = self._materials or [Material((0.5, 0.5, 0.5))]
@@ -141,11 +145,7 @@ class PrimitiveBuilder:
             radius=np.array([r[5] for r in rows], dtype=np.float64).reshape(n, 2),
             half=np.array([r[6] for r in rows], dtype=np.float64).reshape(n, 3),
             rot=np.array([r[7] for r in rows], dtype=np.float64).reshape(n, 3, 3),
-            mat_color=np.array([m.color for m in mats], dtype=np.float64),
-            mat_color2=np.array([m.color2 for m in mats], dtype=np.float64),
-            mat_pattern=np.array([PATTERNS.index(m.pattern) for m in mats], dtype=np.int8),
-            mat_scale=np.array([m.scale for m in mats], dtype=np.float64),
-            mat_gloss=np.array([m.gloss for m in mats], dtype=np.float64),
+            **material_arrays(mats),
         )
 
 

@@ -26,7 +26,7 @@ from hmworld.render.builtin.bodies.frame import Frame, Rig
 from hmworld.render.builtin.bodies.gait import PATTERNS, GaitPattern, effective_duty, motion_weight
 from hmworld.render.builtin.bodies.parts import LocalParts, PoseBuilder
 from hmworld.render.builtin.bodies.quadruped import QuadLook, build_quadruped, quad_look, quad_parts
-from hmworld.render.builtin.primitives import PrimitiveBuilder, PrimitiveSet, yaw_matrix
+from hmworld.render.builtin.primitives import PrimitiveSet, yaw_matrix
 from hmworld.shot import Shot
 
 
@@ -99,14 +99,12 @@ def pose_into(builder: PoseBuilder, subject_id: str, instance: int, pos, heading
     return build_bird(fr, look, parts, phase, pattern, duty, g.cycle_m, weight)
 
 
-def subject_builder(subject_id: str, instance: int, pos, heading: float, phase: float, speed: float = 1.0,
-                    gait: str | None = None) -> PrimitiveBuilder:
+def subject_primitives(subject_id: str, instance: int, pos, heading: float, phase: float, speed: float = 1.0,
+                       gait: str | None = None) -> PrimitiveSet:
     """One subject posed at one instant; every primitive carries `instance` (1-based mask id)."""
     pose = PoseBuilder()
     pose_into(pose, subject_id, instance, pos, heading, phase, speed, gait)
-    b = PrimitiveBuilder()
-    b.add_set(pose.build())
-    return b
+    return pose.build()
 
 
 def subject_rig(subject_id: str, pos, heading: float, phase: float, speed: float = 1.0,

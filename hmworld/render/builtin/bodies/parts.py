@@ -10,8 +10,9 @@ once per sequence and cached.
 
 Bit for bit: a stacked matmul multiplies each point by its frame's rotation with
 the same BLAS product as `R @ p` does for one point, so the world coordinates do
-not depend on the grouping (tests/render/test_pose_golden.py holds them to the
-values of the code that transformed row by row).
+not depend on the grouping (tools/bench_pose.py compares them bit for bit with the
+code that transformed row by row; tests/render/test_pose_golden.py holds them to
+fingerprints of that code's output on any machine, within round-off).
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from hmworld.render.builtin.primitives import (
     CONE,
     CYLINDER,
     ELLIPSOID,
-    PATTERNS,
     SPHERE,
     Material,
     PrimitiveBuilder,
     PrimitiveSet,
+    material_arrays,
 )
 
 ZERO3 = (0.0, 0.0, 0.0)
@@ -280,13 +281,7 @@ class PoseBuilder:
             turned_rot=turned_rot,
             turned_rows=[(j, row_at[i]) for j, i in enumerate(turned.tolist()) if row_at[i] >= 0],
             repeats=np.array([1] * n_rows + [s.n for s in segs if isinstance(s, Limbs) for _ in s.parts]),
-            mats={
-                "mat_color": np.array([m.color for m in mats], dtype=np.float64),
-                "mat_color2": np.array([m.color2 for m in mats], dtype=np.float64),
-                "mat_pattern": np.array([PATTERNS.index(m.pattern) for m in mats], dtype=np.int8),
-                "mat_scale": np.array([m.scale for m in mats], dtype=np.float64),
-                "mat_gloss": np.array([m.gloss for m in mats], dtype=np.float64),
-            },
+            mats=material_arrays(mats),
             materials=materials,
             keep=(tuple(s for s in segs if not isinstance(s, list)), materials),
         )
