@@ -25,6 +25,7 @@ from hmworld.dataset.official_hmworld.importer import DEFAULT_HFOV_DEG, ImportRe
 from hmworld.dataset.official_hmworld.importer import import_hmworld as _import_clips
 from hmworld.dataset.versions import sweep_dataset_temporaries
 from hmworld.dataset.writer import PackageReport, package, sync_captions
+from hmworld.options import check_flags
 from hmworld.ray_cluster import RaySettings
 
 __all__ = [
@@ -85,6 +86,7 @@ def import_hmworld(
     package_after: bool = True,
 ) -> ImportResult:
     """`hmworld import-hmworld`: the official layout into clip folders, then (by default) packaged."""
+    check_flags(package_after=package_after)
     report = _import_clips(src, out_dir, hfov_deg=hfov_deg, keep_going=keep_going, limit=limit)
     packaged = package(out_dir, keep_going=keep_going) if package_after and report.clips else None
     return ImportResult(report, packaged)

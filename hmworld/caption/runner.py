@@ -40,6 +40,7 @@ from hmworld.clip import (
 )
 from hmworld.errors import DamagedClip, UserError, check_choice
 from hmworld.events import read_events
+from hmworld.options import check_flags, check_whole_type
 from hmworld.ray_cluster import RaySettings, require_ray
 from hmworld.video import read_video
 
@@ -139,6 +140,8 @@ def caption_dataset(
     A damaged clip (unreadable clip.json or events.json) stops the run before
     any captioning with a DamagedClip naming it, or is skipped with `keep_going`.
     """
+    check_whole_type("batch_size", batch_size)
+    check_flags(overwrite=overwrite, progress=progress, keep_going=keep_going)
     if batch_size < 1:
         raise UserError(f"batch-size must be at least 1, got {batch_size}")
     if isinstance(captioner, str):

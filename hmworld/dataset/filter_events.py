@@ -37,6 +37,7 @@ from hmworld.events.counts import CountsBatch, batch_from_records, concat_batche
 from hmworld.events.detect import EventParams, check_measured, write_events
 from hmworld.events.run import batch_events, clip_results
 from hmworld.events.stats import EventStats, compute_stats
+from hmworld.options import check_flags, check_path
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,8 @@ def filter_events(
     A packaged dataset's tables, pixel counts, info.json and card switch to the
     new results at once (hmworld.dataset.versions).
     """
-    root = Path(dataset_dir)
+    check_flags(drop=drop, keep_going=keep_going)
+    root = check_path("dataset_dir", dataset_dir)
     if not root.is_dir():
         raise UserError(
             f"{root}: no such folder; expected a dataset folder holding {CLIPS_DIR}/<clip_id>/{CLIP_JSON}"

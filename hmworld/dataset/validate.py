@@ -27,6 +27,7 @@ from hmworld.dataset.tables import require_dataset, shard_paths
 from hmworld.dataset.writer import Problem
 from hmworld.errors import DamagedClip, UserError
 from hmworld.events import EVENT_KINDS
+from hmworld.options import check_flags, check_path, check_whole_type
 from hmworld.processes import process_pool
 
 PER_SUBJECT = (
@@ -181,7 +182,9 @@ def validate(
     progress: Callable[[int, int], None] | None = None,
 ) -> ValidationReport:
     """Check a packaged dataset; `quick` counts video packets instead of decoding every frame."""
-    root = require_dataset(dataset_dir)
+    check_flags(quick=quick)
+    check_whole_type("workers", workers)
+    root = require_dataset(check_path("dataset_dir", dataset_dir))
     problems: list[Problem] = []
     info: DatasetInfo | None = None
     try:

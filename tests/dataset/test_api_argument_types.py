@@ -1,4 +1,5 @@
-"""The Python entry points behind export, report and package refuse arguments of the wrong type
+"""The Python entry points behind export, report, package, validate, filter-events, caption and
+import-hmworld refuse arguments of the wrong type
 (a bool or float where a count goes, 1 or "yes" where a flag goes) in one line, before they read or
 write anything: True is 1 to Python, so without the check `workers=True` ran one worker silently."""
 
@@ -8,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from hmworld import stages
+from hmworld.caption import caption_dataset
+from hmworld.dataset.filter_events import filter_events
 from hmworld.dataset.official_hmworld.exporter import export_examples, export_hmworld
+from hmworld.dataset.official_hmworld.importer import import_hmworld
+from hmworld.dataset.validate import validate
 from hmworld.dataset.writer import package
 from hmworld.errors import BadArgumentType, UserError
 from hmworld.report.site import build_report
@@ -27,11 +33,21 @@ CASES = [
     (package, {"shard_rows": True}, "shard_rows must be a whole number, got True (bool)"),
     (package, {"workers": "2"}, "workers must be a whole number, got '2' (str)"),
     (package, {"passed_only": "no"}, "passed_only must be True or False, got 'no' (str)"),
+    (validate, {"quick": "yes"}, "quick must be True or False, got 'yes' (str)"),
+    (validate, {"workers": True}, "workers must be a whole number, got True (bool)"),
+    (filter_events, {"drop": 1}, "drop must be True or False, got 1 (int)"),
+    (filter_events, {"keep_going": "no"}, "keep_going must be True or False, got 'no' (str)"),
+    (caption_dataset, {"batch_size": 8.0}, "batch_size must be a whole number, got 8.0 (float)"),
+    (caption_dataset, {"overwrite": "yes"}, "overwrite must be True or False, got 'yes' (str)"),
+    (import_hmworld, {"limit": True}, "limit must be a whole number or None (every sample), got True (bool)"),
+    (import_hmworld, {"hfov_deg": "90"}, "hfov_deg must be a number of degrees, got '90' (str)"),
+    (import_hmworld, {"keep_going": None}, "keep_going must be True or False, got None (NoneType)"),
+    (stages.import_hmworld, {"package_after": "no"}, "package_after must be True or False, got 'no' (str)"),
 ]
 
 
 def _call(fn, root: Path, kwargs: dict) -> None:
-    if fn in (export_hmworld, export_examples):
+    if fn in (export_hmworld, export_examples, import_hmworld, stages.import_hmworld):
         fn(root, root / "out", **kwargs)
     else:
         fn(root, **kwargs)

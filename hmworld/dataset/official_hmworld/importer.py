@@ -17,6 +17,7 @@ cannot tell (intrinsics, subject poses) is marked as such: hfov from
 from __future__ import annotations
 
 import json
+import numbers
 import re
 import zipfile
 from collections.abc import Callable
@@ -55,9 +56,10 @@ from hmworld.dataset.official_hmworld.layout import (
 from hmworld.dataset.rows import TARGET_C2W_KEY
 from hmworld.dataset.writer import Problem
 from hmworld.depth import read_depth
-from hmworld.errors import UserError
+from hmworld.errors import BadArgumentType, UserError
 from hmworld.events import ClipEvents, Event, EventParams, Pair, write_events
 from hmworld.geometry import intrinsics
+from hmworld.options import check_flags, check_path, check_whole_type
 from hmworld.render.base import finish_clip
 from hmworld.shot import Shot
 from hmworld.video import read_video, video_info, write_video
@@ -297,7 +299,11 @@ def import_hmworld(
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Read an HM-World folder into OUT/clips/<clip_id>/ (then `hmworld package OUT`)."""
-    src, out = Path(src), Path(out_dir)
+    check_flags(keep_going=keep_going)
+    check_whole_type("limit", limit, none="every sample")
+    if isinstance(hfov_deg, bool) or not isinstance(hfov_deg, numbers.Real):
+        raise BadArgumentType(f"hfov_deg must be a number of degrees, got {hfov_deg!r} ({type(hfov_deg).__name__})")
+    src, out = check_path("src", src), check_path("out_dir", out_dir)
     if not 0.0 < hfov_deg < 180.0:
         raise UserError(f"hfov must be in (0, 180) degrees, got {hfov_deg}")
     if limit is not None and limit < 1:
